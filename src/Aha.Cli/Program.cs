@@ -1,0 +1,11 @@
+using System.CommandLine;
+using Aha.Cli.Commands;
+
+var root = new RootCommand("Aha: train small reasoning language models with reinforcement learning (GRPO, R1-Zero style) on a CPU, in .NET.");
+foreach (var command in new[]
+{
+    InfoCommand.Create(),
+})
+    root.Subcommands.Add(command);
+
+return await root.Parse(args).InvokeAsync();
