@@ -1,0 +1,75 @@
+using static TorchSharp.torch;
+
+namespace Aha.Model;
+
+/// <summary>
+/// Keys and values of every layer for a batch of sequences, preallocated as (B, Hkv, capacity, D) per layer and written
+/// in place, so a decode step allocates nothing that outlives it. All rows share one slot axis: left-padded prompts put
+/// their pads in the first slots and the attention mask passed to <see cref="LlamaModel.forward"/> hides them.
+/// </summary>
+public sealed class KvCache : IDisposable
+{
+    Tensor[] _keys;   // per layer (B, Hkv, capacity, D)
+    Tensor[] _values; // per layer (B, Hkv, capacity, D)
+
+    /// <summary>Creates an empty cache; prefer <see cref="LlamaModel.NewCache"/>, which picks device and dtype.</summary>
+    public KvCache(ModelConfig config, int batch, int capacity, Device? device = null, ScalarType dtype = ScalarType.Float32)
+    {
+        if (batch <= 0) throw new ArgumentOutOfRangeException(nameof(batch), batch, "KV cache batch must be positive.");
+        if (capacity <= 0) throw new ArgumentOutOfRangeException(nameof(capacity), capacity, "KV cache capacity must be positive.");
+        Capacity = capacity;
+        long[] shape = [batch, config.NumKeyValueHeads, capacity, config.HeadDim];
+        // Detached so a cache built inside someone's dispose scope lives until its own Dispose.
+        _keys = Enumerable.Range(0, config.NumHiddenLayers).Select(_ => zeros(shape, dtype, device).DetachFromDisposeScope()).ToArray();
+        _values = Enumerable.Range(0, config.NumHiddenLayers).Select(_ => zeros(shape, dtype, device).DetachFromDisposeScope()).ToArray();
+    }
+
+    /// <summary>Rows (sequences) held.</summary>
+    public int Batch => (int)_keys[0].shape[0];
+
+    /// <summary>Slots available per row.</summary>
+    public int Capacity { get; }
+
+    /// <summary>Slots filled so far (the same for every row).</summary>
+    public int Length { get; private set; }
+
+    /// <summary>Forgets the contents so the buffers can serve a new batch of the same size.</summary>
+    public void Reset() => Length = 0;
+
+    /// <summary>Writes <paramref name="k"/>, <paramref name="v"/> (B, Hkv, T, D) after the filled slots and returns views of slots [0, Length + T).</summary>
+    internal (Tensor Keys, Tensor Values) Append(int layer, Tensor k, Tensor v)
+    {
+        long t = k.shape[2];
+        if (Length + t > Capacity)
+            throw new InvalidOperationException($"KV cache is full: {Length} slots used + {t} new > capacity {Capacity}. Create the cache with a larger capacity (prompt + max new tokens).");
+        _keys[layer].narrow(2, Length, t).copy_(k);
+        _values[layer].narrow(2, Length, t).copy_(v);
+        return (_keys[layer].narrow(2, 0, Length + t), _values[layer].narrow(2, 0, Length + t));
+    }
+
+    /// <summary>Marks <paramref name="tokens"/> more slots filled; called once per forward after every layer appended.</summary>
+    internal void Advance(int tokens) => Length += tokens;
+
+    /// <summary>
+    /// Keeps only the given rows, in the given order (dropping finished sequences, or repeating a prompt for several samples).
+    /// </summary>
+    public void SelectRows(long[] rows)
+    {
+        using var scope = NewDisposeScope();
+        var index = tensor(rows, device: _keys[0].device);
+        for (int i = 0; i < _keys.Length; i++)
+        {
+            var (k, v) = (_keys[i].index_select(0, index), _values[i].index_select(0, index));
+            _keys[i].Dispose();
+            _values[i].Dispose();
+            (_keys[i], _values[i]) = (k.DetachFromDisposeScope(), v.DetachFromDisposeScope());
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in _keys.Concat(_values)) t.Dispose();
+        _keys = [];
+        _values = [];
+    }
+}

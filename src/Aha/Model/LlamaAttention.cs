@@ -1,0 +1,56 @@
+using TorchSharp;
+using TorchSharp.Utils;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Aha.Model;
+
+/// <summary>Causal grouped-query self-attention with rotary embeddings (Hugging Face <c>LlamaAttention</c>).</summary>
+internal sealed class LlamaAttention : nn.Module
+{
+    [ComponentName(Name = "q_proj")] Linear _q;
+    [ComponentName(Name = "k_proj")] Linear _k;
+    [ComponentName(Name = "v_proj")] Linear _v;
+    [ComponentName(Name = "o_proj")] Linear _o;
+    readonly int _heads, _kvHeads, _headDim, _layer;
+
+    public LlamaAttention(ModelConfig config, int layer, Device? device) : base(nameof(LlamaAttention))
+    {
+        (_heads, _kvHeads, _headDim, _layer) = (config.NumAttentionHeads, config.NumKeyValueHeads, config.HeadDim, layer);
+        _q = nn.Linear(config.HiddenSize, _heads * _headDim, hasBias: config.AttentionBias, device: device);
+        _k = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: config.AttentionBias, device: device);
+        _v = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: config.AttentionBias, device: device);
+        _o = nn.Linear(_heads * _headDim, config.HiddenSize, hasBias: false, device: device);
+        RegisterComponents();
+    }
+
+    /// <param name="x">(B, T, C)</param>
+    /// <param name="cos">(B, 1, T, D)</param>
+    /// <param name="sin">(B, 1, T, D)</param>
+    /// <param name="mask">(B, 1, T, Tk) bool, true = may attend; null means plain causal (or full when T = 1)</param>
+    /// <param name="cache">keys and values of earlier positions; this call appends its own</param>
+    public Tensor forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, KvCache? cache)
+    {
+        using var scope = NewDisposeScope();
+        long b = x.shape[0], t = x.shape[1];
+        var q = _q.forward(x).view(b, t, _heads, _headDim).transpose(1, 2);   // (B, H, T, D)
+        var k = _k.forward(x).view(b, t, _kvHeads, _headDim).transpose(1, 2); // (B, Hkv, T, D)
+        var v = _v.forward(x).view(b, t, _kvHeads, _headDim).transpose(1, 2); // (B, Hkv, T, D)
+        q = RotaryEmbedding.Apply(q, cos, sin);
+        k = RotaryEmbedding.Apply(k, cos, sin);
+        if (cache is not null) (k, v) = cache.Append(_layer, k, v);              // (B, Hkv, Tk, D)
+        k = RepeatKv(k);                                                         // (B, H, Tk, D)
+        v = RepeatKv(v);
+        var y = nn.functional.scaled_dot_product_attention(q, k, v, mask, is_casual: mask is null && t > 1); // (B, H, T, D)
+        y = y.transpose(1, 2).reshape(b, t, _heads * _headDim);                 // (B, T, C)
+        return scope.MoveToOuter(_o.forward(y));
+    }
+
+    // TorchSharp's scaled_dot_product_attention has no enable_gqa, so each key/value head is shared by copying.
+    Tensor RepeatKv(Tensor kv /* (B, Hkv, Tk, D) */)
+    {
+        if (_heads == _kvHeads) return kv;
+        long b = kv.shape[0], tk = kv.shape[2];
+        return kv.unsqueeze(2).expand(b, _kvHeads, _heads / _kvHeads, tk, _headDim).reshape(b, _heads, tk, _headDim);
+    }
+}

@@ -1,0 +1,76 @@
+using TorchSharp;
+using TorchSharp.Utils;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Aha.Model;
+
+/// <summary>Embedding, decoder layers and final norm: the part Hugging Face calls <c>LlamaModel</c> (state-dict prefix <c>model.</c>).</summary>
+internal sealed class LlamaBackbone : nn.Module
+{
+    [ComponentName(Name = "embed_tokens")] TokenEmbedding _embedTokens;
+    [ComponentName(Name = "layers")] ModuleList<LlamaDecoderLayer> _layers;
+    [ComponentName(Name = "norm")] RmsNorm _norm;
+    readonly RotaryEmbedding _rotary;
+
+    public LlamaBackbone(ModelConfig config, Device? device) : base(nameof(LlamaBackbone))
+    {
+        _embedTokens = new TokenEmbedding(config.VocabSize, config.HiddenSize, config.PadTokenId, device);
+        _layers = nn.ModuleList(Enumerable.Range(0, config.NumHiddenLayers).Select(i => new LlamaDecoderLayer(config, i, device)).ToArray());
+        _norm = new RmsNorm(config.HiddenSize, config.RmsNormEps, device);
+        _rotary = new RotaryEmbedding(config.HeadDim, config.RopeTheta, config.MaxPositionEmbeddings, device?.type == DeviceType.META ? CPU : device);
+        RegisterComponents();
+    }
+
+    public TokenEmbedding EmbedTokens => _embedTokens;
+
+    /// <summary>Final-normed hidden states (B, T, C); appends this call's keys and values to <paramref name="cache"/>.</summary>
+    public Tensor forward(Tensor inputIds, Tensor? positionIds, Tensor? attentionMask, KvCache? cache)
+    {
+        using var scope = NewDisposeScope();
+        long b = inputIds.shape[0], t = inputIds.shape[1];
+        long past = cache?.Length ?? 0;
+        if (attentionMask is not null && (attentionMask.shape.Length != 2 || attentionMask.shape[0] != b || attentionMask.shape[1] != past + t))
+            throw new ArgumentException(
+                $"attention mask has shape [{string.Join(", ", attentionMask.shape)}]; expected [{b}, {past + t}] (batch, cached + new positions).",
+                nameof(attentionMask));
+        if (cache is not null && cache.Batch != b)
+            throw new ArgumentException($"KV cache holds {cache.Batch} rows but the input has {b}.", nameof(cache));
+
+        long maxPosition = past + t - 1; // a left-padded row's position never exceeds its slot index
+        if (positionIds is null)
+        {
+            positionIds = attentionMask is null
+                ? arange(past, past + t, dtype: int64, device: inputIds.device).unsqueeze(0).expand(b, t)
+                : (attentionMask.to(int64).cumsum(-1) - 1).clamp_min(0).narrow(1, past, t); // (B, T): pads before the first real token get 0
+        }
+        else maxPosition = positionIds.max().item<long>();
+        var (cos, sin) = _rotary.Lookup(positionIds, maxPosition); // (B, 1, T, D)
+        var mask = AttentionMask(attentionMask, past, t, inputIds.device);
+
+        var x = _embedTokens.forward(inputIds); // (B, T, C)
+        foreach (var layer in _layers) x = layer.forward(x, cos, sin, mask, cache);
+        cache?.Advance((int)t);
+        return scope.MoveToOuter(_norm.forward(x));
+    }
+
+    /// <summary>(B, 1, T, Tk) bool, or null when SDPA's own causal flag (T > 1, nothing cached) or no mask (T = 1) is exact.</summary>
+    static Tensor? AttentionMask(Tensor? attentionMask, long past, long t, Device device)
+    {
+        if (attentionMask is null && (past == 0 || t == 1)) return null;
+        long tk = past + t;
+        var query = arange(past, tk, dtype: int64, device: device).unsqueeze(1); // (T, 1) slot index of each query
+        var key = arange(tk, dtype: int64, device: device).unsqueeze(0);         // (1, Tk)
+        var allowed = key.le(query);                                             // (T, Tk) causal
+        if (attentionMask is null) return allowed.view(1, 1, t, tk);
+        // A pad query would otherwise see no key at all and softmax would return NaN; it may see itself (its output is never read).
+        var real = attentionMask.to(@bool).unsqueeze(1);                         // (B, 1, Tk)
+        return allowed.logical_and(real.logical_or(key.eq(query))).unsqueeze(1);  // (B, 1, T, Tk)
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _rotary.Dispose();
+        base.Dispose(disposing);
+    }
+}

@@ -1,0 +1,70 @@
+using static TorchSharp.torch;
+
+namespace Aha.Model;
+
+/// <summary>
+/// Rotary position embedding tables (Hugging Face <c>rotate_half</c> convention), computed once in float32 the way
+/// <c>LlamaRotaryEmbedding</c> does so a looked-up angle is bit-identical to Hugging Face's per-call product.
+/// </summary>
+/// <remarks>
+/// Deliberately not a module: TorchSharp's <c>Module.to()</c> re-registers buffers as persistent, which would leak
+/// these tables into the state dict. They are derived data, so the owner moves them lazily instead.
+/// </remarks>
+internal sealed class RotaryEmbedding : IDisposable
+{
+    readonly int _headDim;
+    readonly double _theta;
+    Tensor _cos; // (L, D)
+    Tensor _sin; // (L, D)
+
+    public RotaryEmbedding(int headDim, double theta, int length, Device? device)
+    {
+        _headDim = headDim;
+        _theta = theta;
+        (_cos, _sin) = Tables(length, device ?? CPU);
+    }
+
+    (Tensor Cos, Tensor Sin) Tables(int length, Device device)
+    {
+        using var scope = NewDisposeScope();
+        var exponents = arange(0, _headDim, 2, dtype: int64, device: device).to(float32) / _headDim;
+        var invFreq = 1.0f / pow(_theta, exponents);                                   // (D/2)
+        var freqs = outer(arange(length, dtype: int64, device: device).to(float32), invFreq); // (L, D/2)
+        var emb = cat([freqs, freqs], -1);                                              // (L, D)
+        return (emb.cos().DetachFromDisposeScope(), emb.sin().DetachFromDisposeScope());
+    }
+
+    /// <summary>cos and sin for each position, shaped to broadcast over heads: (B, 1, T, D) each.</summary>
+    public (Tensor Cos, Tensor Sin) Lookup(Tensor positionIds /* (B, T) */, long maxPosition)
+    {
+        if (maxPosition >= _cos.shape[0] || _cos.device_type != positionIds.device_type || _cos.device_index != positionIds.device_index)
+        {
+            // Positions past max_position_embeddings are legal in Hugging Face too; grow to the next power of two.
+            long length = Math.Max(_cos.shape[0], 1L << (int)Math.Ceiling(Math.Log2(maxPosition + 1)));
+            _cos.Dispose();
+            _sin.Dispose();
+            (_cos, _sin) = Tables((int)length, positionIds.device);
+        }
+        using var scope = NewDisposeScope();
+        long b = positionIds.shape[0], t = positionIds.shape[1];
+        var flat = positionIds.reshape(-1);
+        var cos = _cos.index_select(0, flat).view(b, 1, t, _headDim);
+        var sin = _sin.index_select(0, flat).view(b, 1, t, _headDim);
+        return (scope.MoveToOuter(cos), scope.MoveToOuter(sin));
+    }
+
+    /// <summary>x·cos + rotate_half(x)·sin with rotate_half(x) = cat(−x₂, x₁).</summary>
+    public static Tensor Apply(Tensor x /* (B, H, T, D) */, Tensor cos, Tensor sin /* (B, 1, T, D) */)
+    {
+        using var scope = NewDisposeScope();
+        var halves = x.chunk(2, -1);
+        var rotated = cat([halves[1].neg(), halves[0]], -1);
+        return scope.MoveToOuter(x * cos + rotated * sin);
+    }
+
+    public void Dispose()
+    {
+        _cos.Dispose();
+        _sin.Dispose();
+    }
+}
