@@ -45,10 +45,9 @@ internal sealed class LlamaBackbone : nn.Module
                 : (attentionMask.to(int64).cumsum(-1) - 1).clamp_min(0).narrow(1, past, t); // (B, T): pads before the first real token get 0
         }
         else maxPosition = positionIds.max().item<long>();
-        var (cos, sin) = _rotary.Lookup(positionIds, maxPosition); // (B, 1, T, D)
-        var mask = AttentionMask(attentionMask, past, t, inputIds.device);
-
         var x = _embedTokens.forward(inputIds); // (B, T, C)
+        var (cos, sin) = _rotary.Lookup(positionIds, maxPosition, x.dtype); // (B, 1, T, D)
+        var mask = AttentionMask(attentionMask, past, t, inputIds.device);
         foreach (var layer in _layers) x = layer.forward(x, cos, sin, mask, cache);
         cache?.Advance((int)t);
         return scope.MoveToOuter(_norm.forward(x));

@@ -34,8 +34,8 @@ internal sealed class RotaryEmbedding : IDisposable
         return (emb.cos().DetachFromDisposeScope(), emb.sin().DetachFromDisposeScope());
     }
 
-    /// <summary>cos and sin for each position, shaped to broadcast over heads: (B, 1, T, D) each.</summary>
-    public (Tensor Cos, Tensor Sin) Lookup(Tensor positionIds /* (B, T) */, long maxPosition)
+    /// <summary>cos and sin for each position in the activations' dtype, shaped to broadcast over heads: (B, 1, T, D) each.</summary>
+    public (Tensor Cos, Tensor Sin) Lookup(Tensor positionIds /* (B, T) */, long maxPosition, ScalarType dtype)
     {
         if (maxPosition >= _cos.shape[0] || _cos.device_type != positionIds.device_type || _cos.device_index != positionIds.device_index)
         {
@@ -48,8 +48,8 @@ internal sealed class RotaryEmbedding : IDisposable
         using var scope = NewDisposeScope();
         long b = positionIds.shape[0], t = positionIds.shape[1];
         var flat = positionIds.reshape(-1);
-        var cos = _cos.index_select(0, flat).view(b, 1, t, _headDim);
-        var sin = _sin.index_select(0, flat).view(b, 1, t, _headDim);
+        var cos = _cos.index_select(0, flat).view(b, 1, t, _headDim).to(dtype); // angles in float32, like Hugging Face, then cast
+        var sin = _sin.index_select(0, flat).view(b, 1, t, _headDim).to(dtype);
         return (scope.MoveToOuter(cos), scope.MoveToOuter(sin));
     }
 

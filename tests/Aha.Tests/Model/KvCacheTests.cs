@@ -1,4 +1,5 @@
 using Aha.Model;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Aha.Tests.Model;
@@ -75,5 +76,21 @@ public class KvCacheTests
         using var cache = model.NewCache(1, 2);
         var e = Assert.Throws<InvalidOperationException>(() => model.forward(Ids(1, 2, 3), cache: cache));
         Assert.Contains("larger capacity", e.Message);
+    }
+
+    [Fact]
+    public void A_bfloat16_model_decodes_over_a_bfloat16_cache_close_to_float32()
+    {
+        using var model = TinyModels.Random(TinyModels.Config());
+        using var noGrad = no_grad();
+        using var reference = model.forward(Ids(1, 17, 42, 5));   // (1, 4, V) float32
+        model.to(ScalarType.BFloat16);
+        using var cache = model.NewCache(1, 4);
+        using var prefill = model.forward(Ids(1, 17, 42), cache: cache);
+        using var step = model.LastLogits(Ids(5), cache: cache);  // (1, V)
+        Assert.Equal(ScalarType.BFloat16, step.dtype);
+        using var expected = reference.select(1, 3);
+        using var diff = (step.to(ScalarType.Float32) - expected).abs().max();
+        Assert.True(diff.item<float>() < 0.25f, $"bf16 vs f32 maxdiff {diff.item<float>()}");
     }
 }
