@@ -29,7 +29,7 @@ internal sealed class TokenEmbedding : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         long b = ids.shape[0], t = ids.shape[1];
         var x = _weight.index_select(0, ids.reshape(-1)).view(b, t, -1); // (B, T, C)
-        if (_paddingIdx is long pad && _weight.requires_grad)
+        if (_paddingIdx is long pad && _weight.requires_grad && is_grad_enabled()) // only gradients differ, so decoding skips it
             x = where(ids.eq(pad).unsqueeze(-1), x.detach(), x);
         return scope.MoveToOuter(x);
     }
