@@ -12,7 +12,8 @@ public static class Prompts
 
     public static string Render(string prompt, PromptStyle style) => style switch
     {
-        PromptStyle.R1Zero => $"{R1ZeroSystem} User: {prompt}. Assistant:",
+        // The paper's "User: {prompt}. Assistant:"; no second full stop after a prompt that already ends a sentence.
+        PromptStyle.R1Zero => $"{R1ZeroSystem} User: {prompt}{(prompt.EndsWith('.') || prompt.EndsWith('?') || prompt.EndsWith('!') ? "" : ".")} Assistant:",
         // Ends inside <think>: the model's first token is already reasoning, which a small model learns faster.
         PromptStyle.Short => $"User: {prompt}\nAssistant: <think>",
         PromptStyle.Chat => ChatMl(Messages(prompt)),

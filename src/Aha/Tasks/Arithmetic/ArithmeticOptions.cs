@@ -24,7 +24,7 @@ public sealed record ArithmeticOptions
         4 => new() { MinDigits = 1, MaxDigits = 2, MinOperands = 3, MaxOperands = 3, Operations = "+-*" },
         5 => new() { MinDigits = 3, MaxDigits = 3, Operations = "+-*" },
         6 => new() { MinDigits = 1, MaxDigits = 4, MinOperands = 2, MaxOperands = 3, Operations = "+-*" },
-        _ => throw new ArgumentOutOfRangeException(nameof(level), level, "arithmetic level must be 1 to 6."),
+        _ => throw new ArgumentException($"arithmetic level {level} does not exist; use 1 to {Levels}."),
     };
 
     public const int Levels = 6;

@@ -43,7 +43,7 @@ public sealed class ArithmeticTask(ArithmeticOptions? options = null) : ITask
             var expression = Format(operands, operators);
             return new TaskItem($"{seed}-{index}", $"What is {expression}?", value.ToString())
             {
-                Solution = steps.Count == 0 ? value.ToString() : $"{expression} = {string.Join(" = ", steps)}",
+                Solution = $"{expression} = {string.Join(" = ", steps)}",
             };
         }
         throw new InvalidOperationException($"no non-negative problem found for {Options}; allow negative results or add '+'.");
@@ -78,7 +78,7 @@ public sealed class ArithmeticTask(ArithmeticOptions? options = null) : ITask
             else { signs.Add(operators[i]); terms.Add(operands[i + 1]); }
         }
         var steps = new List<string>();
-        if (operators.Contains('*') && terms.Count > 1) steps.Add(Format([.. terms], [.. signs]));
+        if (operators.Contains('*')) steps.Add(Format([.. terms], [.. signs]));
         while (terms.Count > 1)
         {
             terms[0] = signs[0] == '+' ? terms[0] + terms[1] : terms[0] - terms[1];

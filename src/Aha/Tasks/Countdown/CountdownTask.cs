@@ -50,7 +50,8 @@ public sealed class CountdownTask(CountdownOptions? options = null) : ITask
     {
         var order = numbers.ToList();
         for (var i = order.Count - 1; i > 0; i--) { var j = random.Next(0, i); (order[i], order[j]) = (order[j], order[i]); }
-        var used = Options.ExactlyOnce ? order.Count : random.Next(2, order.Count);
+        // At most once: all numbers or all but one, so most puzzles need every step of reasoning they can get.
+        var used = Options.ExactlyOnce ? order.Count : random.Next(Math.Max(2, order.Count - 1), order.Count);
         var values = order.Take(used).Select(n => (Value: (Rational)n, Text: n.ToString())).ToList();
         while (values.Count > 1)
         {
