@@ -24,14 +24,15 @@ public static class AnswerNormalizer
 
     static Rational? AsNumber(string text, EquivalenceOptions options)
     {
+        // "2 + 3 = 5" states its result last: the value is what follows the last '='.
+        var equals = text.LastIndexOf('=');
+        if (equals >= 0) text = text[(equals + 1)..];
         var tokens = NumberScanner.Scan(text, options.MaxDigits);
         if (tokens.Count != 1 || tokens[0].Value is not { } value) return null;
         var token = tokens[0];
         var before = text[..token.Start];
         var after = text[token.End..];
 
-        var equals = before.LastIndexOf('=');
-        if (equals >= 0) before = before[(equals + 1)..];
         var trimmedBefore = before.TrimEnd();
         if (trimmedBefore.Length > 0 && Currency.Contains(trimmedBefore[^1]))
         {
