@@ -13,6 +13,8 @@ readonly record struct NumberToken(int Start, int End, string Text, Rational? Va
 /// </summary>
 static class NumberScanner
 {
+    const int MaxFracArgument = 1000;
+
     /// <summary>Tokens in order; digit strings longer than <paramref name="maxDigits"/> are not parsed (value null).</summary>
     public static List<NumberToken> Scan(string s, int maxDigits)
     {
@@ -123,6 +125,8 @@ static class NumberScanner
         var open2 = braces[open] + 1;
         while (open2 < s.Length && s[open2] == ' ') open2++;
         if (open2 >= s.Length || s[open2] != '{' || braces[open2] < 0) return false;
+        // Nested \frac{\frac{…}} would re-read the same text at every level: arguments this long are never numbers.
+        if (braces[open] - open > MaxFracArgument || braces[open2] - open2 > MaxFracArgument) return false;
         var numerator = ParseDecimal(s[(open + 1)..braces[open]], maxDigits);
         var denominator = ParseDecimal(s[(open2 + 1)..braces[open2]], maxDigits);
         if (numerator is null && !IsNumberLike(s[(open + 1)..braces[open]])) return false;
