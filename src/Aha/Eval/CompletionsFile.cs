@@ -1,12 +1,13 @@
 using System.Globalization;
 using Aha.Tasks;
+using Aha.Tasks.Answers;
 using Aha.Tasks.Datasets;
 
 namespace Aha.Eval;
 
 /// <summary>
 /// Reads completions produced anywhere (another engine, an API) from JSONL or Parquet: fields <c>id</c>,
-/// <c>answer</c> (gold), <c>completion</c>; optional <c>prompt</c>, <c>tokens</c>, <c>truncated</c>. The gold is
+/// <c>answer</c> (gold; a GSM8K <c>… #### 42</c> or a MATH solution with <c>\boxed{}</c> is reduced to its final answer), <c>completion</c>; optional <c>prompt</c>, <c>tokens</c>, <c>truncated</c>. The gold is
 /// checked by the task (e.g. Countdown needs <c>3 4 5 -> 17</c>, arithmetic an integer).
 /// </summary>
 public static class CompletionsFile
@@ -17,7 +18,8 @@ public static class CompletionsFile
     public static CompletionRow ToRow(DataRow row, ITask task)
     {
         var id = row.Require("id");
-        var answer = row.Require("answer");
+        // A full GSM8K answer or MATH solution may be pasted as the gold: take its final answer.
+        var answer = AnswerExtractor.Gold(row.Require("answer"));
         if (task.CheckGold(answer) is { } problem) throw new BadRowException(row.Location, "answer", problem);
         // An empty completion is a legitimate (wrong) model output; only a missing field is an error.
         var completion = row.Optional("completion") ?? throw new BadRowException(row.Location, "completion", "missing");

@@ -72,6 +72,7 @@ public static class ReportTables
         if (!double.TryParse(a.TrimEnd('%'), NumberStyles.Float, CultureInfo.InvariantCulture, out var x) ||
             !double.TryParse(b.TrimEnd('%'), NumberStyles.Float, CultureInfo.InvariantCulture, out var y)) return "";
         var d = y - x;
-        return (d >= 0 ? "+" : "") + d.ToString("F1", CultureInfo.InvariantCulture) + (percent ? " pt" : "");
+        var counts = !a.Contains('.') && !b.Contains('.');
+        return (d >= 0 ? "+" : "") + d.ToString(counts ? "F0" : "F1", CultureInfo.InvariantCulture) + (percent ? " pt" : "");
     }
 }

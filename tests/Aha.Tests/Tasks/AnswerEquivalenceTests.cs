@@ -44,6 +44,7 @@ public class AnswerEquivalenceTests
     [InlineData("$$18$$", "18")]
     [InlineData("\\(18\\)", "18")]
     [InlineData("\\boxed{18}", "18")]
+    [InlineData("$\\frac{1}{2}$", "0.5")]
     [InlineData("\\textbf{18}", "18")]
     // Text answers: whitespace and wrappers ignored
     [InlineData("\\frac{\\pi}{2}", "\\dfrac{\\pi}{2}")]
