@@ -5,6 +5,8 @@ var root = new RootCommand("Aha: train small reasoning language models with rein
 foreach (var command in new[]
 {
     InfoCommand.Create(),
+    TasksCommand.Create(),
+    ScoreCommand.Create(),
 })
     root.Subcommands.Add(command);
 

@@ -1,0 +1,80 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Parquet.Serialization;
+
+namespace Aha.Tasks.Datasets;
+
+/// <summary>
+/// Reads records from <c>.jsonl</c> (one JSON object per line; blank lines skipped) or <c>.parquet</c>
+/// (Hugging Face dataset exports, through Parquet.Net). Lazy for JSONL so a large file streams.
+/// </summary>
+public static class DataFiles
+{
+    public static IEnumerable<DataRow> Read(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file. Check the path.", path);
+        return Path.GetExtension(path).ToLowerInvariant() switch
+        {
+            ".parquet" => ReadParquet(path),
+            _ => ReadJsonl(path),
+        };
+    }
+
+    public static IEnumerable<DataRow> ReadJsonl(string path)
+    {
+        var name = Path.GetFileName(path);
+        var line = 0;
+        foreach (var text in File.ReadLines(path))
+        {
+            line++;
+            if (string.IsNullOrWhiteSpace(text)) continue;
+            yield return ParseLine(name, line, text);
+        }
+    }
+
+    static DataRow ParseLine(string file, int line, string text)
+    {
+        JsonNode? node;
+        try { node = JsonNode.Parse(text); }
+        catch (JsonException e)
+        {
+            return new DataRow(file, line, new Dictionary<string, string?>()) { Error = $"not valid JSON ({e.Message.Split(". ")[0]})" };
+        }
+        if (node is not JsonObject obj)
+            return new DataRow(file, line, new Dictionary<string, string?>()) { Error = "not a JSON object; each line must be {\"field\": value, …}" };
+        var fields = new Dictionary<string, string?>(StringComparer.Ordinal);
+        foreach (var (key, value) in obj)
+        {
+            fields[key] = value switch
+            {
+                null => null,
+                JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
+                _ => value.ToJsonString(),
+            };
+        }
+        return new DataRow(file, line, fields);
+    }
+
+    public static IEnumerable<DataRow> ReadParquet(string path)
+    {
+        var name = Path.GetFileName(path);
+        using var stream = File.OpenRead(path);
+        var table = ParquetSerializer.DeserializeUntypedAsync(stream).GetAwaiter().GetResult();
+        var row = 0;
+        foreach (var record in table.Data)
+        {
+            row++;
+            var fields = new Dictionary<string, string?>(StringComparer.Ordinal);
+            foreach (var (key, value) in record)
+                fields[key] = value switch
+                {
+                    null => null,
+                    string s => s,
+                    IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+                    _ => value.ToString(),
+                };
+            yield return new DataRow(name, row, fields);
+        }
+    }
+}

@@ -1,0 +1,12 @@
+namespace Aha.Tasks;
+
+/// <summary>How a problem is put to the model (see <see cref="Prompts"/>).</summary>
+public enum PromptStyle
+{
+    /// <summary>The DeepSeek-R1-Zero template, word for word.</summary>
+    R1Zero,
+    /// <summary><c>User: {prompt}\nAssistant: &lt;think&gt;</c>: fits a tiny model's ~256-token context.</summary>
+    Short,
+    /// <summary>System and user messages for a chat template (rendered as ChatML text by default).</summary>
+    Chat,
+}

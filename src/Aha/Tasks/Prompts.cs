@@ -1,0 +1,38 @@
+namespace Aha.Tasks;
+
+/// <summary>The prompt templates: a pure function of the problem text, so trainer, eval and <c>aha tasks sample</c> agree.</summary>
+public static class Prompts
+{
+    /// <summary>The system text of the DeepSeek-R1 paper (Table 1), shared by the R1-Zero and chat templates.</summary>
+    public const string R1ZeroSystem =
+        "A conversation between User and Assistant. The user asks a question, and the Assistant solves it. " +
+        "The assistant first thinks about the reasoning process in the mind and then provides the user with the answer. " +
+        "The reasoning process and answer are enclosed within <think> </think> and <answer> </answer> tags, respectively, " +
+        "i.e., <think> reasoning process here </think> <answer> answer here </answer>.";
+
+    public static string Render(string prompt, PromptStyle style) => style switch
+    {
+        // The paper's "User: {prompt}. Assistant:"; no second full stop after a prompt that already ends a sentence.
+        PromptStyle.R1Zero => $"{R1ZeroSystem} User: {prompt}{(prompt.EndsWith('.') || prompt.EndsWith('?') || prompt.EndsWith('!') ? "" : ".")} Assistant:",
+        // Ends inside <think>: the model's first token is already reasoning, which a small model learns faster.
+        PromptStyle.Short => $"User: {prompt}\nAssistant: <think>",
+        PromptStyle.Chat => ChatMl(Messages(prompt)),
+        _ => throw new ArgumentOutOfRangeException(nameof(style), style, "Unknown prompt style; use R1Zero, Short or Chat."),
+    };
+
+    public static IReadOnlyList<ChatMessage> Messages(string prompt) =>
+        [new ChatMessage("system", R1ZeroSystem), new ChatMessage("user", prompt)];
+
+    /// <summary>ChatML (<c>&lt;|im_start|&gt;role\n…&lt;|im_end|&gt;</c>) ending with an open assistant turn; a tokenizer with its own template can use <see cref="Messages"/> instead.</summary>
+    public static string ChatMl(IReadOnlyList<ChatMessage> messages) =>
+        string.Concat(messages.Select(m => $"<|im_start|>{m.Role}\n{m.Content}<|im_end|>\n")) + "<|im_start|>assistant\n";
+
+    /// <summary>Parses a style name as used on the command line: r1zero, short, chat.</summary>
+    public static PromptStyle ParseStyle(string name) => name.ToLowerInvariant().Replace("-", "") switch
+    {
+        "r1zero" or "r1" => PromptStyle.R1Zero,
+        "short" => PromptStyle.Short,
+        "chat" => PromptStyle.Chat,
+        _ => throw new ArgumentException($"unknown prompt style '{name}'; use r1zero, short or chat."),
+    };
+}
