@@ -9,7 +9,7 @@ namespace Aha.Generation;
 /// rows finish independently (a finished row is fed pad tokens and ignored) and each row draws from its own seeded
 /// generator, so a row's output does not depend on the rest of the batch.
 /// </summary>
-public sealed class Generator(LlamaModel model)
+public sealed class Engine(LlamaModel model)
 {
     readonly int _pad = model.Config.PadTokenId ?? model.Config.EosTokenId;
 

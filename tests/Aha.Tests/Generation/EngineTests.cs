@@ -3,11 +3,10 @@ using Aha.Model;
 using Aha.Tests.Model;
 using TorchSharp;
 using static TorchSharp.torch;
-using Generator = Aha.Generation.Generator;
 
 namespace Aha.Tests.Generation;
 
-public class GeneratorTests
+public class EngineTests
 {
     static readonly SamplingOptions Greedy = new() { Temperature = 0, MaxNewTokens = 12 };
     static readonly SamplingOptions Sampled = new() { Temperature = 1.0, TopK = 40, TopP = 0.9, MaxNewTokens = 12 };
@@ -20,7 +19,7 @@ public class GeneratorTests
     public void Greedy_decoding_over_the_cache_matches_full_recomputation()
     {
         using var model = NewModel();
-        var completion = new Generator(model).Generate(Requests(Prompts[0]), Greedy)[0];
+        var completion = new Engine(model).Generate(Requests(Prompts[0]), Greedy)[0];
 
         using var noGrad = no_grad();
         var sequence = Prompts[0].Select(i => (long)i).ToList();
@@ -40,7 +39,7 @@ public class GeneratorTests
     public void A_left_padded_batch_gives_each_prompt_the_tokens_it_gets_alone()
     {
         using var model = NewModel();
-        var generator = new Generator(model);
+        var generator = new Engine(model);
         foreach (var options in new[] { Greedy, Sampled })
         {
             var batch = generator.Generate(Requests(Prompts), options);
@@ -57,7 +56,7 @@ public class GeneratorTests
     public void Greedy_decoding_is_deterministic_and_the_same_seed_gives_the_same_samples()
     {
         using var model = NewModel();
-        var generator = new Generator(model);
+        var generator = new Engine(model);
         Assert.Equal(Ids(generator.Generate(Requests(Prompts), Greedy)), Ids(generator.Generate(Requests(Prompts), Greedy)));
         Assert.Equal(Ids(generator.Generate(Requests(Prompts), Sampled)), Ids(generator.Generate(Requests(Prompts), Sampled)));
 
@@ -69,7 +68,7 @@ public class GeneratorTests
     public void Top_k_of_one_and_a_tiny_top_p_both_reduce_to_greedy()
     {
         using var model = NewModel();
-        var generator = new Generator(model);
+        var generator = new Engine(model);
         var greedy = Ids(generator.Generate(Requests(Prompts), Greedy));
         Assert.Equal(greedy, Ids(generator.Generate(Requests(Prompts), Sampled with { TopK = 1, TopP = 1 })));
         Assert.Equal(greedy, Ids(generator.Generate(Requests(Prompts), Sampled with { TopK = 0, TopP = 1e-6 })));
@@ -79,7 +78,7 @@ public class GeneratorTests
     public void Rows_stop_independently_on_stop_tokens_and_on_the_callers_predicate()
     {
         using var model = NewModel();
-        var generator = new Generator(model);
+        var generator = new Engine(model);
         var free = generator.Generate(Requests(Prompts), Greedy);
         int stopToken = free[0].TokenIds[3]; // row 0 will meet this token by its fourth step at the latest
 
@@ -101,7 +100,7 @@ public class GeneratorTests
     {
         using var model = NewModel();
         var options = new SamplingOptions { Temperature = 0.7, MaxNewTokens = 8 };
-        var completions = new Generator(model).Generate(Requests(Prompts), options);
+        var completions = new Engine(model).Generate(Requests(Prompts), options);
         for (int row = 0; row < Prompts.Length; row++)
         {
             long[] sequence = [.. Prompts[row].Select(i => (long)i), .. completions[row].TokenIds.Select(i => (long)i)];
@@ -116,7 +115,7 @@ public class GeneratorTests
     public void Live_tensor_count_stays_flat_across_decode_steps()
     {
         using var model = NewModel();
-        var generator = new Generator(model);
+        var generator = new Engine(model);
         generator.Generate(Requests(Prompts), Sampled); // warm-up: lazily built tables are not leaks
         var statistics = DisposeScopeManager.Statistics;
         long before = statistics.ThreadTotalLiveCount;
@@ -135,7 +134,7 @@ public class GeneratorTests
     public void Bad_requests_fail_with_messages_that_name_the_request()
     {
         using var model = NewModel();
-        var generator = new Generator(model);
+        var generator = new Engine(model);
         Assert.Contains("request 1: empty prompt", Assert.Throws<ArgumentException>(() => generator.Generate([new([1]), new([])], Greedy)).Message);
         Assert.Contains("outside the vocabulary", Assert.Throws<ArgumentException>(() => generator.Generate([new([1, 500])], Greedy)).Message);
         Assert.Contains("TopP", Assert.Throws<ArgumentException>(() => generator.Generate([new([1])], Greedy with { TopP = 0 })).Message);
