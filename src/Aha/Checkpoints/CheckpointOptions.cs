@@ -1,6 +1,6 @@
 namespace Aha.Checkpoints;
 
-/// <summary>How <see cref="Checkpoint.Save(string, string, TorchSharp.torch.nn.Module, Aha.Model.ModelConfig, TrainingState?, IReadOnlyDictionary{string, TorchSharp.torch.Tensor}?, CheckpointOptions?)"/> writes and prunes.</summary>
+/// <summary>How <see cref="Checkpoint"/>.Save writes and prunes.</summary>
 public sealed record CheckpointOptions
 {
     /// <summary>Keep only the newest N <c>step-NNNNNN</c> folders (0 keeps all). Other names and the one <c>latest</c> names are never pruned.</summary>
