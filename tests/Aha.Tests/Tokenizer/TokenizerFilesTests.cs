@@ -1,0 +1,120 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Aha.Tokenizer;
+
+namespace Aha.Tests.Tokenizer;
+
+public class TokenizerFilesTests
+{
+    static string GoldenTable => Path.Combine(AppContext.BaseDirectory, "Tokenizer", "Golden", "bytes_to_unicode.json");
+
+    static JsonObject SavedTokenizerJson(TempDirectory dir)
+    {
+        ByteTokenizer.Default.Save(dir.Path, modelMaxLength: 256);
+        return JsonNode.Parse(File.ReadAllText(dir["tokenizer.json"]))!.AsObject();
+    }
+
+    [Fact]
+    public void Saved_tokenizer_json_loads_back_as_the_byte_tokenizer()
+    {
+        using var dir = new TempDirectory();
+        ByteTokenizer.Default.Save(dir.Path, modelMaxLength: 256);
+        Assert.Same(ByteTokenizer.Default, ByteTokenizer.Load(dir.Path));
+        Assert.Same(ByteTokenizer.Default, ByteTokenizer.Load(dir["tokenizer.json"]));
+    }
+
+    [Fact]
+    public void The_vocabulary_is_gpt2s_byte_to_unicode_table_from_the_committed_golden_file()
+    {
+        using var dir = new TempDirectory();
+        var vocab = SavedTokenizerJson(dir)["model"]!["vocab"]!.AsObject();
+        var golden = JsonSerializer.Deserialize<string[]>(File.ReadAllText(GoldenTable))!;
+        Assert.Equal(256, golden.Length);
+        Assert.Equal(256, vocab.Count);
+        for (int b = 0; b < 256; b++) Assert.Equal(b, vocab[golden[b]]!.GetValue<int>());
+        Assert.Equal(Enumerable.Range(0, 256), vocab.Select(p => p.Value!.GetValue<int>())); // written in byte order
+    }
+
+    [Theory]
+    [InlineData(0x20, "Ġ")]
+    [InlineData(0x0A, "Ċ")]
+    [InlineData(0x09, "ĉ")]
+    [InlineData(0x00, "Ā")]
+    [InlineData(0x21, "!")]
+    [InlineData(0x7F, "ġ")]
+    [InlineData(0xAD, "Ń")]
+    [InlineData(0xFF, "ÿ")]
+    public void Well_known_bytes_have_their_gpt2_symbols(int value, string symbol)
+    {
+        using var dir = new TempDirectory();
+        Assert.Equal(value, SavedTokenizerJson(dir)["model"]!["vocab"]![symbol]!.GetValue<int>());
+        Assert.Contains($"\"{symbol}\": {value}", File.ReadAllText(dir["tokenizer.json"])); // raw UTF-8, as Hugging Face writes it
+    }
+
+    [Fact]
+    public void Special_tokens_are_added_tokens_and_named_in_the_configs()
+    {
+        using var dir = new TempDirectory();
+        var added = SavedTokenizerJson(dir)["added_tokens"]!.AsArray();
+        Assert.Equal(ByteTokenizer.SpecialTokens.Select(t => (t.Id, t.Text)),
+            added.Select(t => (t!["id"]!.GetValue<int>(), t["content"]!.GetValue<string>())));
+        Assert.All(added, t => Assert.True(t!["special"]!.GetValue<bool>()));
+
+        var config = JsonNode.Parse(File.ReadAllText(dir["tokenizer_config.json"]))!;
+        Assert.Equal("PreTrainedTokenizerFast", config["tokenizer_class"]!.GetValue<string>());
+        Assert.Equal("<|bos|>", config["bos_token"]!.GetValue<string>());
+        Assert.Equal("<|eos|>", config["eos_token"]!.GetValue<string>());
+        Assert.Equal("<|pad|>", config["pad_token"]!.GetValue<string>());
+        Assert.Equal(256, config["model_max_length"]!.GetValue<int>());
+        Assert.Equal(ChatTemplate.Jinja, config["chat_template"]!.GetValue<string>());
+        var map = JsonNode.Parse(File.ReadAllText(dir["special_tokens_map.json"]))!;
+        Assert.Equal("<|eos|>", map["eos_token"]!.GetValue<string>());
+    }
+
+    public static TheoryData<string, string> ForeignTokenizers => new()
+    {
+        { """{"model":{"type":"WordPiece"}}""", "model.type is 'WordPiece'" },
+        { "not json", "not valid JSON" },
+    };
+
+    [Theory]
+    [MemberData(nameof(ForeignTokenizers))]
+    public void A_tokenizer_json_that_is_not_ours_is_refused(string json, string problem)
+    {
+        using var dir = new TempDirectory();
+        File.WriteAllText(dir["tokenizer.json"], json);
+        var e = Assert.Throws<InvalidDataException>(() => ByteTokenizer.Load(dir.Path));
+        Assert.Contains(problem, e.Message);
+        Assert.Contains(dir["tokenizer.json"], e.Message);
+    }
+
+    [Theory]
+    [InlineData("vocab", "model.vocab has 257 entries")]
+    [InlineData("merges", "model.merges has 1 entries")]
+    [InlineData("special", "added_tokens lacks <|end|> with id 262")]
+    [InlineData("remap", "maps 'Ġ' (byte 0x20) to 33")]
+    public void A_changed_tokenizer_json_is_refused_saying_what_differs(string change, string problem)
+    {
+        using var dir = new TempDirectory();
+        var root = SavedTokenizerJson(dir);
+        var model = root["model"]!.AsObject();
+        switch (change)
+        {
+            case "vocab": model["vocab"]!.AsObject()["ĠĠ"] = 256; break;
+            case "merges": model["merges"] = new JsonArray("Ġ Ġ"); break;
+            case "special": root["added_tokens"]!.AsArray().RemoveAt(6); break;
+            case "remap": model["vocab"]!.AsObject()["Ġ"] = 33; break;
+        }
+        File.WriteAllText(dir["tokenizer.json"], root.ToJsonString());
+        var e = Assert.Throws<InvalidDataException>(() => ByteTokenizer.Load(dir.Path));
+        Assert.Contains(problem, e.Message);
+    }
+
+    [Fact]
+    public void A_missing_tokenizer_json_names_the_path()
+    {
+        using var dir = new TempDirectory();
+        var e = Assert.Throws<FileNotFoundException>(() => ByteTokenizer.Load(dir.Path));
+        Assert.Contains(dir["tokenizer.json"], e.Message);
+    }
+}
