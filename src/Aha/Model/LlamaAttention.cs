@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace Aha.Model;
 
 /// <summary>Causal grouped-query self-attention with rotary embeddings (Hugging Face <c>LlamaAttention</c>).</summary>
-internal sealed class LlamaAttention : nn.Module
+internal sealed class LlamaAttention : Attention
 {
     [ComponentName(Name = "q_proj")] Linear _q;
     [ComponentName(Name = "k_proj")] Linear _k;
@@ -24,12 +24,7 @@ internal sealed class LlamaAttention : nn.Module
         RegisterComponents();
     }
 
-    /// <param name="x">(B, T, C)</param>
-    /// <param name="cos">(B, 1, T, D)</param>
-    /// <param name="sin">(B, 1, T, D)</param>
-    /// <param name="mask">(B, 1, T, Tk) bool, true = may attend; null means plain causal (or full when T = 1)</param>
-    /// <param name="cache">keys and values of earlier positions; this call appends its own</param>
-    public Tensor forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, KvCache? cache)
+    public override Tensor forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, KvCache? cache)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];

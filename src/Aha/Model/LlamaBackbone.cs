@@ -5,27 +5,47 @@ using static TorchSharp.torch;
 
 namespace Aha.Model;
 
-/// <summary>Embedding, decoder layers and final norm: the part Hugging Face calls <c>LlamaModel</c> (state-dict prefix <c>model.</c>).</summary>
+/// <summary>
+/// Embedding, decoder layers and final norm: the part Hugging Face calls <c>LlamaModel</c> / <c>DeepseekV3Model</c>
+/// (state-dict prefix <c>model.</c>). Multi-token-prediction modules follow the decoder layers in the same list, as in
+/// DeepSeek-V3's checkpoint, and run only when a trainer asks for their loss.
+/// </summary>
 internal sealed class LlamaBackbone : nn.Module
 {
     [ComponentName(Name = "embed_tokens")] TokenEmbedding _embedTokens;
-    [ComponentName(Name = "layers")] ModuleList<LlamaDecoderLayer> _layers;
+    [ComponentName(Name = "layers")] ModuleList<nn.Module> _layers; // decoder layers, then MTP modules
     [ComponentName(Name = "norm")] RmsNorm _norm;
+    readonly LlamaDecoderLayer[] _decoder;
+    readonly MtpLayer[] _mtp;
     readonly RotaryEmbedding _rotary;
 
     public LlamaBackbone(ModelConfig config, Device? device) : base(nameof(LlamaBackbone))
     {
         _embedTokens = new TokenEmbedding(config.VocabSize, config.HiddenSize, config.PadTokenId, device);
-        _layers = nn.ModuleList(Enumerable.Range(0, config.NumHiddenLayers).Select(i => new LlamaDecoderLayer(config, i, device)).ToArray());
+        _decoder = Enumerable.Range(0, config.NumHiddenLayers).Select(i => new LlamaDecoderLayer(config, i, device)).ToArray();
+        _mtp = Enumerable.Range(0, config.NumNextnPredictLayers).Select(k => new MtpLayer(config, config.NumHiddenLayers + k, device)).ToArray();
+        _layers = nn.ModuleList(_decoder.Cast<nn.Module>().Concat(_mtp).ToArray());
         _norm = new RmsNorm(config.HiddenSize, config.RmsNormEps, device);
-        _rotary = new RotaryEmbedding(config.HeadDim, config.RopeTheta, config.MaxPositionEmbeddings, device?.type == DeviceType.META ? CPU : device);
+        _rotary = new RotaryEmbedding(config.RopeDim, config.RopeTheta, config.MaxPositionEmbeddings, device?.type == DeviceType.META ? CPU : device);
         RegisterComponents();
     }
 
     public TokenEmbedding EmbedTokens => _embedTokens;
 
+    /// <summary>Every MoE block with its layer index (MTP layers count on from num_hidden_layers).</summary>
+    public IEnumerable<(int Layer, DeepSeekMoe Moe)> MoeBlocks
+    {
+        get
+        {
+            var blocks = _decoder.Select(d => d.Moe).Concat(_mtp.Select(m => m.Moe)).ToArray();
+            for (int i = 0; i < blocks.Length; i++) if (blocks[i] is { } moe) yield return (i, moe);
+        }
+    }
+
+    public int MtpDepth => _mtp.Length;
+
     /// <summary>Final-normed hidden states (B, T, C); appends this call's keys and values to <paramref name="cache"/>.</summary>
-    public Tensor forward(Tensor inputIds, Tensor? positionIds, Tensor? attentionMask, KvCache? cache)
+    public Tensor forward(Tensor inputIds, Tensor? positionIds, Tensor? attentionMask, KvCache? cache, RouterLosses? losses = null)
     {
         using var scope = NewDisposeScope();
         long b = inputIds.shape[0], t = inputIds.shape[1];
@@ -36,7 +56,31 @@ internal sealed class LlamaBackbone : nn.Module
                 nameof(attentionMask));
         if (cache is not null && cache.Batch != b)
             throw new ArgumentException($"KV cache holds {cache.Batch} rows but the input has {b}.", nameof(cache));
+        var x = _embedTokens.forward(inputIds); // (B, T, C)
+        var (cos, sin, mask) = Positions(inputIds, positionIds, attentionMask, past, x.dtype);
+        foreach (var layer in _decoder) x = layer.forward(x, cos, sin, mask, cache, losses);
+        cache?.Advance((int)t);
+        return scope.MoveToOuter(_norm.forward(x));
+    }
 
+    /// <summary>
+    /// MTP module <paramref name="k"/> (0-based): h^{k+1} (B, T, C) from h^k (B, T, C) and the ids of the tokens k+1 ahead
+    /// (B, T); positions and mask as for a forward over T tokens. Feed the result to <see cref="MtpNormed"/> for logits.
+    /// </summary>
+    public Tensor Mtp(int k, Tensor previous, Tensor aheadIds, Tensor? attentionMask, RouterLosses? losses)
+    {
+        using var scope = NewDisposeScope();
+        var ahead = _embedTokens.forward(aheadIds); // (B, T, C)
+        var (cos, sin, mask) = Positions(aheadIds, null, attentionMask, 0, ahead.dtype);
+        return scope.MoveToOuter(_mtp[k].forward(previous, ahead, cos, sin, mask, losses));
+    }
+
+    public Tensor MtpNormed(int k, Tensor h) => _mtp[k].Normed(h);
+
+    // Rotary tables (B, 1, T, R) for this call's positions and the attention mask (see AttentionMask).
+    (Tensor Cos, Tensor Sin, Tensor? Mask) Positions(Tensor inputIds, Tensor? positionIds, Tensor? attentionMask, long past, ScalarType dtype)
+    {
+        long b = inputIds.shape[0], t = inputIds.shape[1];
         long maxPosition = past + t - 1; // a left-padded row's position never exceeds its slot index
         if (positionIds is null)
         {
@@ -45,12 +89,8 @@ internal sealed class LlamaBackbone : nn.Module
                 : (attentionMask.to(int64).cumsum(-1) - 1).clamp_min(0).narrow(1, past, t); // (B, T): pads before the first real token get 0
         }
         else maxPosition = positionIds.max().item<long>();
-        var x = _embedTokens.forward(inputIds); // (B, T, C)
-        var (cos, sin) = _rotary.Lookup(positionIds, maxPosition, x.dtype); // (B, 1, T, D)
-        var mask = AttentionMask(attentionMask, past, t, inputIds.device);
-        foreach (var layer in _layers) x = layer.forward(x, cos, sin, mask, cache);
-        cache?.Advance((int)t);
-        return scope.MoveToOuter(_norm.forward(x));
+        var (cos, sin) = _rotary.Lookup(positionIds, maxPosition, dtype); // (B, 1, T, R)
+        return (cos, sin, AttentionMask(attentionMask, past, t, inputIds.device));
     }
 
     /// <summary>(B, 1, T, Tk) bool, or null when SDPA's own causal flag (T > 1, nothing cached) or no mask (T = 1) is exact.</summary>

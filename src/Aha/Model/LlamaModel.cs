@@ -9,6 +9,8 @@ namespace Aha.Model;
 /// A decoder-only transformer with exactly Hugging Face <c>LlamaForCausalLM</c> semantics and state-dict keys
 /// (<c>model.embed_tokens.weight</c>, <c>model.layers.{i}.self_attn.q_proj.weight</c>, …, <c>lm_head.weight</c>).
 /// With <see cref="ModelConfig.TieWordEmbeddings"/> the head reuses the embedding and there is no <c>lm_head.weight</c>.
+/// The config's DeepSeek-V3 fields swap in Multi-head Latent Attention, DeepSeekMoE and multi-token-prediction modules
+/// under <c>DeepseekV3ForCausalLM</c>'s keys; the methods below behave the same for every variant.
 /// </summary>
 public sealed class LlamaModel : nn.Module
 {
@@ -68,7 +70,69 @@ public sealed class LlamaModel : nn.Module
     public Tensor Logits(Tensor hidden) =>
         _lmHead is null ? nn.functional.linear(hidden, _model.EmbedTokens.Weight) : _lmHead.forward(hidden);
 
-    /// <summary>An empty KV cache for <paramref name="batch"/> rows of up to <paramref name="capacity"/> positions, on this model's device and dtype.</summary>
+    /// <summary>
+    /// Logits plus the weighted auxiliary losses of a training step. Autograd on, so MoE loads are counted for
+    /// <see cref="UpdateRouterBias"/>.
+    /// </summary>
+    /// <param name="inputIds">(B, T)</param>
+    /// <param name="targets">(B, T) the next token at each position (<paramref name="ignoreIndex"/> = no target), as the main loss uses them</param>
+    /// <param name="mtpWeight">λ for the multi-token-prediction loss (DeepSeek-V3: 0.3, later 0.1); 0 skips the MTP modules</param>
+    /// <param name="balanceWeight">α for the sequence-wise balance loss (DeepSeek-V3: 1e-4); 0 skips it</param>
+    /// <param name="attentionMask">(B, T) 1 = real, 0 = left pad</param>
+    public TrainingForward ForwardWithLosses(Tensor inputIds, Tensor targets, double mtpWeight = 0, double balanceWeight = 0,
+        Tensor? attentionMask = null, long ignoreIndex = -100)
+    {
+        if (targets.shape.Length != 2 || targets.shape[0] != inputIds.shape[0] || targets.shape[1] != inputIds.shape[1])
+            throw new ArgumentException($"targets have shape [{string.Join(", ", targets.shape)}]; expected the input's [{string.Join(", ", inputIds.shape)}].", nameof(targets));
+        using var scope = NewDisposeScope();
+        var losses = balanceWeight > 0 && Config.UsesMoe ? new RouterLosses(balanceWeight) : null;
+        var hidden = _model.forward(inputIds, null, attentionMask, null, losses); // (B, T, C)
+        var logits = Logits(hidden);                                              // (B, T, V)
+        var mtpLoss = zeros([], float32, inputIds.device);
+        if (mtpWeight != 0 && Config.UsesMtp)
+        {
+            var previous = hidden; // h^0: the main model's final-normed output
+            long t = inputIds.shape[1];
+            int pad = Config.PadTokenId ?? Config.EosTokenId;
+            for (int k = 1; k <= _model.MtpDepth && t - k > 0; k++)
+            {
+                long n = t - k;                                                  // positions that still have a token k+1 ahead
+                var ahead = targets.narrow(1, k - 1, n);                         // (B, n) token i+k, fed in
+                var wanted = targets.narrow(1, k, n);                            // (B, n) token i+k+1, predicted
+                ahead = where(ahead.eq(ignoreIndex), full_like(ahead, pad), ahead);
+                previous = _model.Mtp(k - 1, previous.narrow(1, 0, n), ahead, attentionMask?.narrow(1, 0, n), losses); // (B, n, C)
+                var mtpLogits = Logits(_model.MtpNormed(k - 1, previous)).to(float32);                                 // (B, n, V)
+                mtpLoss = mtpLoss + nn.functional.cross_entropy(mtpLogits.reshape(-1, Config.VocabSize), wanted.reshape(-1), ignore_index: ignoreIndex);
+            }
+            mtpLoss = mtpLoss * (mtpWeight / _model.MtpDepth);
+        }
+        var balanceLoss = losses?.Total(inputIds.device) ?? zeros([], float32, inputIds.device);
+        return new TrainingForward(scope.MoveToOuter(logits), scope.MoveToOuter(mtpLoss), scope.MoveToOuter(balanceLoss));
+    }
+
+    /// <summary>Tokens routed to each expert, per MoE layer, since the last <see cref="UpdateRouterBias"/> (counted while autograd is on).</summary>
+    public IReadOnlyList<ExpertLoad> ExpertLoads() =>
+        _model.MoeBlocks.Select(b => new ExpertLoad(b.Layer, b.Moe.Router.Load)).ToList();
+
+    /// <summary>
+    /// Auxiliary-loss-free balancing: call after each optimiser step. Every expert's bias moves by γ toward the mean load
+    /// (down if it took more tokens than the mean, up if fewer; DeepSeek-V3: γ = 0.001), then the counts restart.
+    /// γ = 0 only reads and resets the counts. Returns the loads used, to log max/mean per layer. Empty without MoE.
+    /// </summary>
+    public IReadOnlyList<ExpertLoad> UpdateRouterBias(double gamma) =>
+        _model.MoeBlocks.Select(b => new ExpertLoad(b.Layer, b.Moe.Router.UpdateBias(gamma))).ToList();
+
+    /// <summary>
+    /// MLA only: decode steps over a cache attend in latent space with kv_b_proj absorbed into query and output (default),
+    /// instead of expanding every cached latent to per-head keys and values. Both give the same logits up to float rounding.
+    /// </summary>
+    public bool AbsorbMlaForDecode
+    {
+        get => modules().OfType<MlaAttention>().All(a => a.AbsorbForDecode);
+        set { foreach (var attention in modules().OfType<MlaAttention>()) attention.AbsorbForDecode = value; }
+    }
+
+    /// <summary>An empty cache (keys and values, or MLA's latent and RoPE key) for <paramref name="batch"/> rows of up to <paramref name="capacity"/> positions, on this model's device and dtype.</summary>
     public KvCache NewCache(int batch, int capacity)
     {
         var weight = _model.EmbedTokens.Weight;

@@ -14,6 +14,24 @@ static class TinyModels
         TieWordEmbeddings = tied, AttentionBias = bias,
     }.Validate();
 
+    /// <summary>
+    /// The tiny config with DeepSeek-V3 features switched on by name: "llama" (none), "mla", "mla_plain_q" (no q_lora_rank),
+    /// "moe", "mtp", "v3" (all three; layer 0 dense, layer 1 and the MTP layer routed).
+    /// </summary>
+    public static ModelConfig Variant(string name, bool tied = false)
+    {
+        var config = Config(tied);
+        bool all = name == "v3";
+        if (all || name.StartsWith("mla", StringComparison.Ordinal))
+            config = config with { KvLoraRank = 12, QkRopeHeadDim = 4, QkNopeHeadDim = 8, VHeadDim = 6, QLoraRank = name == "mla_plain_q" ? null : 20 };
+        if (all || name == "moe")
+            config = config with { NRoutedExperts = 4, NumExpertsPerTok = 2, MoeIntermediateSize = 16, NSharedExperts = 1, FirstKDenseReplace = 1, RoutedScalingFactor = 1.5 };
+        if (all || name == "mtp") config = config with { NumNextnPredictLayers = 1 };
+        return config.Validate();
+    }
+
+    public static readonly TheoryData<string> Variants = new() { "llama", "mla", "mla_plain_q", "moe", "mtp", "v3" };
+
     /// <summary>Parameter k of the ordinally sorted names = sin(arange(n)·0.37 + k)·0.1 (+1 for norms), as in the reference script.</summary>
     public static LlamaModel WithFormulaWeights(ModelConfig config)
     {
