@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Aha.Generation;
 using Aha.Model;
 using Aha.Tasks;
+using Aha.Eval;
 using Aha.Tasks.Rewards;
 using Aha.Tokenizer;
 using TorchSharp;
@@ -25,7 +26,7 @@ public sealed class GrpoTrainer : IDisposable
     readonly ByteTokenizer _tokenizer = ByteTokenizer.Default;
     readonly optim.Optimizer _optimizer;
     readonly IEnumerator<TaskItem> _problems;
-    readonly StopPredicate _stopAfterAnswer = StopStrings.Predicate("</answer>");
+    readonly StopPredicate _stopAfterAnswer = StopStrings.After(StopStrings.AnswerEnd);
 
     /// <summary>Problems drawn from the task's train split so far: the data position a resumed run skips to.</summary>
     public long ProblemCursor { get; private set; }
