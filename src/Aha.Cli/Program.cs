@@ -7,6 +7,7 @@ foreach (var command in new[]
     InfoCommand.Create(),
     TasksCommand.Create(),
     ScoreCommand.Create(),
+    EvalCommand.Create(),
 })
     root.Subcommands.Add(command);
 

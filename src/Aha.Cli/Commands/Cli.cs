@@ -24,4 +24,13 @@ static class Cli
         Console.Error.WriteLine($"skipped {skipped} bad row(s); first ones:");
         foreach (var problem in problems) Console.Error.WriteLine($"  {problem}");
     }
+
+    /// <summary>The --k option of score and eval: comma-separated positive integers, sorted and distinct; null when absent.</summary>
+    public static IReadOnlyList<int>? ParseKs(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        return text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(part => int.TryParse(part, out var k) && k > 0 ? k : throw new ArgumentException($"--k: '{part}' is not a positive integer; write e.g. 1,4,8."))
+            .Distinct().Order().ToList();
+    }
 }

@@ -25,7 +25,7 @@ static class ScoreCommand
         {
             var settings = options.Read(result);
             var chosen = TaskRegistry.Create(result.GetValue(task)!, settings with { File = null });
-            var kList = ParseKs(result.GetValue(ks));
+            var kList = Cli.ParseKs(result.GetValue(ks));
             var rewards = result.GetValue(format) ? RewardSet.R1Zero(chosen) : null;
 
             EvalReport ScoreFile(string path, string? outDir)
@@ -52,12 +52,4 @@ static class ScoreCommand
 
     static string DefaultOutput(string path) =>
         Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, Path.GetFileNameWithoutExtension(path) + ".scored");
-
-    static IReadOnlyList<int>? ParseKs(string? text)
-    {
-        if (string.IsNullOrWhiteSpace(text)) return null;
-        return text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(part => int.TryParse(part, out var k) && k > 0 ? k : throw new ArgumentException($"--k: '{part}' is not a positive integer; write e.g. 1,4,8."))
-            .Distinct().Order().ToList();
-    }
 }

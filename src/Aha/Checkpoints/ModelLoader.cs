@@ -1,0 +1,26 @@
+using Aha.Model;
+using TorchSharp;
+
+namespace Aha.Checkpoints;
+
+/// <summary>Opens what a user points at, a run folder (with a <c>latest</c> pointer) or one checkpoint folder, and builds its model.</summary>
+public static class ModelLoader
+{
+    /// <summary>The checkpoint <c>path/latest</c> names when there is one, else the checkpoint folder <paramref name="path"/> itself.</summary>
+    public static Checkpoint Open(string path)
+    {
+        if (!Directory.Exists(path))
+            throw new DirectoryNotFoundException($"{path}: no such folder. Give a run folder (with a '{Checkpoint.LatestFile}' file) or a checkpoint folder (with {Checkpoint.ConfigFile}).");
+        if (File.Exists(Path.Combine(path, Checkpoint.LatestFile))) return Checkpoint.LoadLatest(path);
+        if (File.Exists(Path.Combine(path, Checkpoint.ConfigFile))) return Checkpoint.Open(path);
+        throw new FileNotFoundException($"{path} has neither a '{Checkpoint.LatestFile}' pointer nor {Checkpoint.ConfigFile}: it is not a run or checkpoint folder. Point at the folder a trainer wrote, or one of its step-* folders.");
+    }
+
+    /// <summary>A model of the checkpoint's shape with its weights, on <paramref name="device"/> (default CPU).</summary>
+    public static LlamaModel Load(Checkpoint checkpoint, torch.Device? device = null)
+    {
+        var model = new LlamaModel(checkpoint.Config, device);
+        checkpoint.LoadModel(model);
+        return model;
+    }
+}
