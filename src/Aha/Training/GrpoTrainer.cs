@@ -131,8 +131,8 @@ public sealed class GrpoTrainer : IDisposable
 
     List<Rollout> Sample(long step, IReadOnlyList<TaskItem> problems, int firstPromptIndex)
     {
-        var prompts = problems.Select(p => _task.Render(p, _options.PromptStyle)).ToList();
-        var promptIds = prompts.Select(p => (int[])[ByteTokenizer.Bos, .. _tokenizer.Encode(p)]).ToList();
+        var prompts = problems.Select(p => TaskPrompts.Text(_task, p, _options.PromptStyle)).ToList();
+        var promptIds = problems.Select(p => TaskPrompts.Ids(_task, p, _options.PromptStyle)).ToList();
         var requests = new List<GenerationRequest>();
         for (int p = 0; p < problems.Count; p++)
             for (int g = 0; g < _options.GroupSize; g++)
