@@ -5,7 +5,7 @@ public enum PromptStyle
 {
     /// <summary>The DeepSeek-R1-Zero template, word for word.</summary>
     R1Zero,
-    /// <summary><c>User: {prompt}\nAssistant: &lt;think&gt;</c>: fits a tiny model's ~256-token context.</summary>
+    /// <summary><c>User: {prompt}\nAssistant:</c>: R1-Zero without the system text, to fit a tiny model's ~256-token context.</summary>
     Short,
     /// <summary>System and user messages for a chat template (rendered as ChatML text by default).</summary>
     Chat,

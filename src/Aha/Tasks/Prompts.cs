@@ -14,8 +14,9 @@ public static class Prompts
     {
         // The paper's "User: {prompt}. Assistant:"; no second full stop after a prompt that already ends a sentence.
         PromptStyle.R1Zero => $"{R1ZeroSystem} User: {prompt}{(prompt.EndsWith('.') || prompt.EndsWith('?') || prompt.EndsWith('!') ? "" : ".")} Assistant:",
-        // Ends inside <think>: the model's first token is already reasoning, which a small model learns faster.
-        PromptStyle.Short => $"User: {prompt}\nAssistant: <think>",
+        // The R1-Zero template without its 400-byte system text, which a byte-level model with a 256-token context
+        // cannot afford; as in R1-Zero, the model itself chooses whether to open <think> or answer at once.
+        PromptStyle.Short => $"User: {prompt}\nAssistant:",
         PromptStyle.Chat => ChatMl(Messages(prompt)),
         _ => throw new ArgumentOutOfRangeException(nameof(style), style, "Unknown prompt style; use R1Zero, Short or Chat."),
     };

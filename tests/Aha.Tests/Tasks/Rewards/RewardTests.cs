@@ -40,8 +40,8 @@ public class RewardTests
     [InlineData(" 2+3 is 5 </think> <answer>5</answer>", 1f)]
     [InlineData("<think> 2+3 </think> <answer>5</answer>", 0f)]   // a second <think> after the prompt's
     [InlineData("2+3</think><answer>5</answer>", 1f)]
-    public void Format_counts_the_think_tag_that_ends_the_short_prompt(string text, float expected) =>
-        Assert.Equal(expected, new FormatReward().Score([C(text, Prompts.Render("What is 2+3?", PromptStyle.Short))])[0]);
+    public void Format_counts_a_think_tag_that_ends_the_prompt(string text, float expected) =>
+        Assert.Equal(expected, new FormatReward().Score([C(text, "User: What is 2+3?\nAssistant: <think>")])[0]);
 
     [Fact]
     public void Format_can_allow_trailing_text() =>

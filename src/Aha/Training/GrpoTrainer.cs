@@ -1,0 +1,271 @@
+using System.Diagnostics;
+using Aha.Generation;
+using Aha.Model;
+using Aha.Tasks;
+using Aha.Eval;
+using Aha.Tasks.Rewards;
+using Aha.Tokenizer;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Aha.Training;
+
+/// <summary>
+/// Group Relative Policy Optimization (DeepSeekMath eq. 3–4) with rule-checked rewards, R1-Zero style. Each step:
+/// sample G completions for each of P prompts from the current (old) policy, score them with the reward functions,
+/// normalise rewards within each group into advantages, then take μ clipped-ratio updates with a k3 KL penalty to a
+/// frozen reference. No value model, no human feedback.
+/// </summary>
+public sealed class GrpoTrainer : IDisposable
+{
+    readonly LlamaModel _policy;
+    readonly LlamaModel? _reference;
+    readonly ITask _task;
+    readonly RewardSet _rewards;
+    readonly GrpoOptions _options;
+    readonly ByteTokenizer _tokenizer = ByteTokenizer.Default;
+    readonly optim.Optimizer _optimizer;
+    readonly IEnumerator<TaskItem> _problems;
+    readonly StopPredicate _stopAfterAnswer = StopStrings.After(StopStrings.AnswerEnd);
+
+    /// <summary>Problems drawn from the task's train split so far: the data position a resumed run skips to.</summary>
+    public long ProblemCursor { get; private set; }
+
+    public GrpoTrainer(LlamaModel policy, ITask task, RewardSet rewards, GrpoOptions options, long problemCursor = 0)
+    {
+        _policy = policy;
+        _task = task;
+        _rewards = rewards;
+        _options = options.Validate();
+        _optimizer = optim.AdamW(policy.parameters(), options.LearningRate, beta1: 0.9, beta2: 0.99, weight_decay: options.WeightDecay);
+        if (options.Beta > 0)
+        {
+            _reference = new LlamaModel(policy.Config, policy.parameters().First().device);
+            _reference.eval();
+            ResetReference();
+        }
+        _problems = task.Items(TaskSplit.Train, options.Seed).GetEnumerator();
+        for (long i = 0; i < problemCursor; i++) NextProblem();
+    }
+
+    public optim.Optimizer Optimizer => _optimizer;
+
+    /// <summary>One GRPO step: rollouts, rewards, advantages, reference log-probs, policy update.</summary>
+    public GrpoStep Step(long step)
+    {
+        if (_reference is not null && _options.ReferenceResetEvery > 0 && step > 0 && step % _options.ReferenceResetEvery == 0)
+            ResetReference();
+
+        var clock = Stopwatch.StartNew();
+        var seconds = new Dictionary<string, double> { ["generation"] = 0, ["reward"] = 0, ["reference"] = 0, ["update"] = 0 };
+        var kept = new List<Rollout>();
+        var allRollouts = new List<Rollout>();
+        int groups = 0, zeroSignal = 0, promptIndex = 0;
+        int rounds = _options.DynamicSampling ? _options.MaxSamplingRounds : 1;
+        for (int round = 0; round < rounds && kept.Count < _options.PromptsPerStep * _options.GroupSize; round++)
+        {
+            int wanted = _options.PromptsPerStep - kept.Count / _options.GroupSize;
+            var problems = Enumerable.Range(0, wanted).Select(_ => NextProblem()).ToList();
+            clock.Restart();
+            var rollouts = Sample(step, problems, promptIndex);
+            promptIndex += wanted;
+            seconds["generation"] += clock.Elapsed.TotalSeconds;
+
+            clock.Restart();
+            Score(rollouts);
+            seconds["reward"] += clock.Elapsed.TotalSeconds;
+            allRollouts.AddRange(rollouts);
+            foreach (var group in rollouts.Chunk(_options.GroupSize))
+            {
+                groups++;
+                bool noSignal = group.All(r => r.Reward == group[0].Reward);
+                if (noSignal) zeroSignal++;
+                if (!(noSignal && _options.DynamicSampling)) kept.AddRange(group);
+            }
+        }
+
+        var advantages = GrpoLoss.Advantages(kept.Select(r => r.Reward).ToArray(), _options.GroupSize, _options.ScaleRewards, out _);
+        var update = kept.Count > 0 && advantages.Any(a => a != 0)
+            ? Update(kept, advantages, seconds)
+            : new UpdateStats(0, 0, 0, 0, 0, 0, Skipped: false);
+
+        long sampledTokens = allRollouts.Sum(r => (long)r.CompletionIds.Count);
+        var scalars = new Dictionary<string, double>
+        {
+            ["reward"] = allRollouts.Average(r => r.Reward),
+            ["reward_std"] = Std(allRollouts.Select(r => (double)r.Reward)),
+            ["accuracy"] = allRollouts.Average(r => r.Correct ? 1.0 : 0.0),
+            ["zero_signal_fraction"] = groups == 0 ? 0 : (double)zeroSignal / groups,
+            ["loss"] = update.Loss,
+            ["kl"] = update.Kl,
+            ["clip_low"] = update.ClipLow,
+            ["clip_high"] = update.ClipHigh,
+            ["entropy"] = update.Entropy,
+            ["grad_norm"] = update.GradNorm,
+            ["skipped"] = update.Skipped ? 1 : 0,
+            ["completion_tokens"] = allRollouts.Average(r => r.CompletionIds.Count),
+            ["completion_tokens_max"] = allRollouts.Max(r => r.CompletionIds.Count),
+            ["truncated_fraction"] = allRollouts.Average(r => r.Truncated ? 1.0 : 0.0),
+            ["reflective_words"] = allRollouts.Average(r => (double)ReflectiveWords.Count(r.Text)),
+            ["think_fraction"] = allRollouts.Average(r => r.Text.Contains("<think>", StringComparison.Ordinal) ? 1.0 : 0.0),
+            ["seconds_generation"] = seconds["generation"],
+            ["seconds_reward"] = seconds["reward"],
+            ["seconds_reference"] = seconds["reference"],
+            ["seconds_update"] = seconds["update"],
+            ["tokens_per_second"] = sampledTokens / Math.Max(seconds["generation"], 1e-9),
+        };
+        foreach (var name in allRollouts[0].ByName.Keys)
+            scalars[$"reward_{name}"] = allRollouts.Average(r => r.ByName[name]);
+        var samples = allRollouts.Select(r => new GrpoSample(r.Prompt, r.Text, r.Reward, r.Correct, r.CompletionIds.Count)).ToList();
+        return new GrpoStep(step, scalars, samples);
+    }
+
+    sealed record Rollout(TaskItem Item, string Prompt, int[] PromptIds, IReadOnlyList<int> CompletionIds, string Text, bool Truncated)
+    {
+        public float Reward { get; set; }
+        public bool Correct { get; set; }
+        public Dictionary<string, float> ByName { get; } = [];
+    }
+
+    record struct UpdateStats(double Loss, double Kl, double ClipLow, double ClipHigh, double Entropy, double GradNorm, bool Skipped);
+
+    List<Rollout> Sample(long step, IReadOnlyList<TaskItem> problems, int firstPromptIndex)
+    {
+        var prompts = problems.Select(p => TaskPrompts.Text(_task, p, _options.PromptStyle)).ToList();
+        var promptIds = problems.Select(p => TaskPrompts.Ids(_task, p, _options.PromptStyle)).ToList();
+        var requests = new List<GenerationRequest>();
+        for (int p = 0; p < problems.Count; p++)
+            for (int g = 0; g < _options.GroupSize; g++)
+                requests.Add(new GenerationRequest(promptIds[p], SampleSeed(step, firstPromptIndex + p, g)));
+
+        _policy.eval();
+        var completions = new Engine(_policy).Generate(requests, new SamplingOptions
+        {
+            Temperature = _options.Temperature,
+            MaxNewTokens = _options.MaxCompletionTokens,
+            StopTokenIds = [ByteTokenizer.Eos, ByteTokenizer.End],
+        }, _stopAfterAnswer);
+        _policy.train();
+
+        return completions.Select((c, i) => new Rollout(problems[i / _options.GroupSize], prompts[i / _options.GroupSize],
+            promptIds[i / _options.GroupSize], c.TokenIds, _tokenizer.Decode(c.TokenIds, skipSpecialTokens: true), c.Truncated)).ToList();
+    }
+
+    /// <summary>The seed of sample g of prompt p at a step: arithmetic, so a resumed or repeated run draws the same samples.</summary>
+    long SampleSeed(long step, int prompt, int sample) => _options.Seed + step * 1_000_003 + prompt * 1_009 + sample;
+
+    void Score(List<Rollout> rollouts)
+    {
+        var batch = rollouts.Select(r => new Tasks.Rewards.Completion(r.Prompt, r.Text, r.Item, r.CompletionIds.Count, r.Truncated)).ToList();
+        var scores = _rewards.Score(batch);
+        for (int i = 0; i < rollouts.Count; i++)
+        {
+            rollouts[i].Reward = scores.Total[i];
+            rollouts[i].Correct = _task.Verify(rollouts[i].Text, rollouts[i].Item).Correct;
+            foreach (var (name, values) in scores.ByName) rollouts[i].ByName[name] = values[i];
+        }
+    }
+
+    UpdateStats Update(List<Rollout> rollouts, float[] advantages, Dictionary<string, double> seconds)
+    {
+        using var scope = NewDisposeScope();
+        var (ids, mask) = Batch(rollouts);                                   // (N, L), (N, L−1)
+        var adv = tensor(advantages);                                         // (N)
+        var clock = Stopwatch.StartNew();
+        bool reuseOld = _options.UpdatesPerBatch == 1 && _options.MiniBatches == 1;
+        Tensor? old = null, reference = null;
+        using (no_grad())
+        {
+            if (!reuseOld) old = TokenLogProbs.Compute(_policy, ids);
+            seconds["update"] += clock.Elapsed.TotalSeconds;
+            clock.Restart();
+            if (_reference is not null) reference = TokenLogProbs.Compute(_reference, ids);
+            seconds["reference"] += clock.Elapsed.TotalSeconds;
+        }
+
+        clock.Restart();
+        int rows = (int)ids.shape[0];
+        var chunks = Enumerable.Range(0, _options.MiniBatches)
+            .Select(m => (Start: rows * m / _options.MiniBatches, End: rows * (m + 1) / _options.MiniBatches))
+            .Where(c => c.End > c.Start).ToList();
+        double loss = 0, kl = 0, clipLow = 0, clipHigh = 0, entropy = 0, gradNorm = 0;
+        int updates = 0;
+        bool skipped = false;
+        for (int u = 0; u < _options.UpdatesPerBatch; u++)
+        {
+            foreach (var (start, end) in chunks)
+            {
+                using var stepScope = NewDisposeScope();
+                var rowsIds = ids[start..end];
+                var rowsMask = mask[start..end];
+                var (logp, ent) = TokenLogProbs.ComputeWithEntropy(_policy, rowsIds);
+                var oldLogp = reuseOld ? logp.detach() : old![start..end];
+                var (l, stats) = GrpoLoss.Compute(logp, oldLogp, reference?[start..end], adv[start..end], rowsMask,
+                    _options.EpsLow, _options.EpsHigh, _options.Beta, _options.LossAggregation, _options.MaxCompletionTokens);
+                _optimizer.zero_grad();
+                l.backward();
+                double norm = nn.utils.clip_grad_norm_(_policy.parameters(), _options.MaxGradNorm);
+                if (!double.IsFinite(norm) || !float.IsFinite(stats.Loss))
+                {
+                    _optimizer.zero_grad();
+                    skipped = true;
+                    continue;
+                }
+                _optimizer.step();
+                loss += stats.Loss; kl += stats.Kl; clipLow += stats.ClipLow; clipHigh += stats.ClipHigh; gradNorm += norm;
+                entropy += ((ent.detach() * rowsMask).sum() / rowsMask.sum().clamp_min(1)).item<float>();
+                updates++;
+            }
+        }
+        seconds["update"] += clock.Elapsed.TotalSeconds;
+        int n = Math.Max(updates, 1);
+        return new UpdateStats(loss / n, kl / n, clipLow / n, clipHigh / n, entropy / n, gradNorm / n, skipped);
+    }
+
+    /// <summary>Right-padded prompt+completion ids (N, L) and the mask (N, L−1) of targets that are completion tokens.</summary>
+    (Tensor Ids, Tensor Mask) Batch(List<Rollout> rollouts)
+    {
+        int width = rollouts.Max(r => r.PromptIds.Length + r.CompletionIds.Count);
+        var ids = new long[rollouts.Count * width];
+        var mask = new float[rollouts.Count * (width - 1)];
+        Array.Fill(ids, (long)ByteTokenizer.Pad);
+        for (int i = 0; i < rollouts.Count; i++)
+        {
+            var r = rollouts[i];
+            for (int t = 0; t < r.PromptIds.Length; t++) ids[i * width + t] = r.PromptIds[t];
+            for (int t = 0; t < r.CompletionIds.Count; t++) ids[i * width + r.PromptIds.Length + t] = r.CompletionIds[t];
+            if (_options.MaskTruncated && r.Truncated) continue;
+            // Target position j predicts token j+1: completion tokens sit at [prompt, prompt + completion).
+            for (int t = 0; t < r.CompletionIds.Count; t++) mask[i * (width - 1) + r.PromptIds.Length - 1 + t] = 1;
+        }
+        return (tensor(ids, [rollouts.Count, width]), tensor(mask, [rollouts.Count, width - 1]));
+    }
+
+    TaskItem NextProblem()
+    {
+        if (!_problems.MoveNext()) throw new InvalidOperationException($"task '{_task.Name}' ran out of training problems after {ProblemCursor}; use fewer steps or a larger dataset.");
+        ProblemCursor++;
+        return _problems.Current;
+    }
+
+    void ResetReference()
+    {
+        using var _ = no_grad();
+        var source = _policy.state_dict();
+        foreach (var (name, tensor) in _reference!.state_dict()) tensor.copy_(source[name]);
+    }
+
+    static double Std(IEnumerable<double> values)
+    {
+        var list = values.ToList();
+        double mean = list.Average();
+        return Math.Sqrt(list.Sum(v => (v - mean) * (v - mean)) / list.Count);
+    }
+
+    public void Dispose()
+    {
+        _problems.Dispose();
+        _optimizer.Dispose();
+        _reference?.Dispose();
+    }
+}

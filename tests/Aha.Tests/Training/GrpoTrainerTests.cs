@@ -1,0 +1,107 @@
+using Aha.Model;
+using Aha.Tasks;
+using Aha.Tasks.Arithmetic;
+using Aha.Tasks.Rewards;
+using Aha.Tests.Model;
+using Aha.Tokenizer;
+using Aha.Training;
+using static TorchSharp.torch;
+
+namespace Aha.Tests.Training;
+
+public class GrpoTrainerTests
+{
+    static readonly ArithmeticTask Task = new(ArithmeticOptions.Level(1));
+
+    static ModelConfig Config() => new ModelConfig
+    {
+        VocabSize = ByteTokenizer.VocabSize, HiddenSize = 32, IntermediateSize = 64, NumHiddenLayers = 2,
+        NumAttentionHeads = 4, NumKeyValueHeads = 2, MaxPositionEmbeddings = 64,
+    }.Validate();
+
+    static GrpoOptions Options(float beta = 0f) => new()
+    {
+        PromptsPerStep = 2, GroupSize = 4, MaxCompletionTokens = 6, LearningRate = 3e-2, Beta = beta, Seed = 5,
+    };
+
+    // About half of a random model's first tokens are ASCII bytes (128 of 264 ids), so every group has signal.
+    static float FirstTokenIsAscii(Completion c) => c.Text.Length > 0 && c.Text[0] < 128 ? 1f : 0f;
+
+    [Fact]
+    public void Seeded_rollouts_repeat_exactly()
+    {
+        var rewards = new RewardSet([(new FormatReward(), 1f)]);
+        GrpoStep Run()
+        {
+            using var trainer = new GrpoTrainer(TinyModels.Random(Config()), Task, rewards, Options());
+            return trainer.Step(0);
+        }
+        var a = Run();
+        var b = Run();
+        Assert.Equal(a.Samples.Select(s => s.Completion), b.Samples.Select(s => s.Completion));
+        Assert.Equal(8, a.Samples.Count);
+        Assert.True(a.Samples.Select(s => s.Completion).Distinct().Count() > 1, "samples within a group should differ");
+    }
+
+    [Fact]
+    public void One_step_moves_the_policy_toward_higher_reward_samples()
+    {
+        var model = TinyModels.Random(Config(), seed: 7);
+        var rewards = new RewardSet([(new DelegateReward("ascii_first", FirstTokenIsAscii), 1f)]);
+        var prompts = Task.Items(TaskSplit.Train, 5).Take(2).Select(p => Prompts.Render(p.Prompt, PromptStyle.Short)).ToList();
+        double before = AsciiFirstProbability(model, prompts);
+        using var trainer = new GrpoTrainer(model, Task, rewards, Options() with { GroupSize = 16 });
+        var step = trainer.Step(0);
+        Assert.True(step["zero_signal_fraction"] < 1, "the test needs groups with reward signal");
+        double after = AsciiFirstProbability(model, prompts);
+        Assert.True(after > before, $"P(first token is ASCII) should rise: {before:F4} -> {after:F4}");
+    }
+
+    [Fact]
+    public void Zero_signal_groups_contribute_no_gradient()
+    {
+        var model = TinyModels.Random(Config());
+        var before = model.parameters().Select(p => p.detach().clone()).ToList();
+        var rewards = new RewardSet([(new DelegateReward("constant", _ => 1f), 1f)]);
+        using var trainer = new GrpoTrainer(model, Task, rewards, Options());
+        var step = trainer.Step(0);
+        Assert.Equal(1.0, step["zero_signal_fraction"]);
+        foreach (var (p, b) in model.parameters().Zip(before)) Assert.True((p == b).all().item<bool>());
+    }
+
+    [Fact]
+    public void A_step_reports_every_metric_as_a_finite_number()
+    {
+        using var trainer = new GrpoTrainer(TinyModels.Random(Config()), Task, RewardSet.R1Zero(Task), Options(beta: 0.04f));
+        var step = trainer.Step(0);
+        foreach (var name in new[] { "reward", "accuracy", "zero_signal_fraction", "kl", "clip_low", "clip_high", "entropy",
+                     "completion_tokens", "truncated_fraction", "reflective_words", "seconds_generation", "tokens_per_second" })
+            Assert.True(double.IsFinite(step[name]), $"{name} = {step[name]}");
+        Assert.Equal(2, trainer.ProblemCursor);
+    }
+
+    [Fact]
+    public void Dynamic_sampling_draws_more_prompts_when_groups_carry_no_signal()
+    {
+        var rewards = new RewardSet([(new DelegateReward("constant", _ => 0f), 1f)]);
+        using var trainer = new GrpoTrainer(TinyModels.Random(Config()), Task, rewards, Options() with { DynamicSampling = true, MaxSamplingRounds = 3 });
+        var step = trainer.Step(0);
+        Assert.Equal(6, trainer.ProblemCursor);   // 2 prompts a round, every group dropped, three rounds
+        Assert.Equal(1.0, step["zero_signal_fraction"]);
+    }
+
+    /// <summary>Mean over prompts of P(first completion token is an ASCII byte) under the model.</summary>
+    static double AsciiFirstProbability(LlamaModel model, IReadOnlyList<string> prompts)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        double total = 0;
+        foreach (var prompt in prompts)
+        {
+            var ids = tensor(new long[] { ByteTokenizer.Bos }.Concat(ByteTokenizer.Default.Encode(prompt).Select(i => (long)i)).ToArray()).unsqueeze(0);
+            var probs = model.LastLogits(ids).softmax(-1)[0];
+            total += probs[TensorIndex.Slice(0, 128)].sum().item<float>();
+        }
+        return total / prompts.Count;
+    }
+}
