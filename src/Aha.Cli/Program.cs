@@ -7,6 +7,7 @@ foreach (var command in new[]
     InfoCommand.Create(),
     TasksCommand.Create(),
     ScoreCommand.Create(),
+    PretrainCommand.Create(),
 })
     root.Subcommands.Add(command);
 
