@@ -8,6 +8,8 @@ foreach (var command in new[]
     TasksCommand.Create(),
     ScoreCommand.Create(),
     PretrainCommand.Create(),
+    SftCommand.Create(),
+    GenerateCommand.Create(),
 })
     root.Subcommands.Add(command);
 

@@ -19,7 +19,8 @@ static class Cli
         catch (Exception e) when (e is BadRowException or ArgumentException or FileNotFoundException or InvalidDataException or IOException
                                       or UnauthorizedAccessException)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            // Library messages name the API; at the command line the fix is an option.
+            Console.Error.WriteLine($"error: {e.Message.Replace("pass a BadRowReport as skipBadRows to skip bad rows", "pass --skip-bad-rows to skip them", StringComparison.Ordinal)}");
             return 1;
         }
     }

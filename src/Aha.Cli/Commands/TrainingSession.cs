@@ -86,7 +86,7 @@ static class TrainingSession
         string path = Path.Combine(dir, "summary.json"), tmp = path + ".tmp";
         File.WriteAllText(tmp, summary.ToJsonString(new() { WriteIndented = true }) + "\n");
         File.Move(tmp, path, overwrite: true); // never a half-written summary
-        return summary.ToJsonString();
+        return summary.ToJsonString(Aha.Eval.ReportFiles.JsonLine);
     }
 
     static JsonNode? Finite(double? value) => value is { } v && double.IsFinite(v) ? Math.Round(v, 5) : null;
