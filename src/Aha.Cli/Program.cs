@@ -7,6 +7,9 @@ foreach (var command in new[]
     InfoCommand.Create(),
     TasksCommand.Create(),
     ScoreCommand.Create(),
+    PretrainCommand.Create(),
+    SftCommand.Create(),
+    GenerateCommand.Create(),
     EvalCommand.Create(),
 })
     root.Subcommands.Add(command);

@@ -1,20 +1,26 @@
+using Aha.Checkpoints;
+using Aha.Model;
 using Aha.Tasks.Datasets;
+using static TorchSharp.torch;
 
 namespace Aha.Cli.Commands;
 
 /// <summary>Turns the errors users can fix (bad input, bad options) into one line on stderr and exit code 1, not a stack trace.</summary>
 static class Cli
 {
-    public static int Run(Action action)
+    public static int Run(Action action) => Run(() => { action(); return 0; });
+
+    public static int Run(Func<int> action)
     {
         try
         {
-            action();
-            return 0;
+            return action();
         }
-        catch (Exception e) when (e is BadRowException or ArgumentException or FileNotFoundException or InvalidDataException or IOException)
+        catch (Exception e) when (e is BadRowException or ArgumentException or FileNotFoundException or InvalidDataException or IOException
+                                      or UnauthorizedAccessException)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            // Library messages name the API; at the command line the fix is an option.
+            Console.Error.WriteLine($"error: {e.Message.Replace("pass a BadRowReport as skipBadRows to skip bad rows", "pass --skip-bad-rows to skip them", StringComparison.Ordinal)}");
             return 1;
         }
     }
@@ -32,5 +38,14 @@ static class Cli
         return text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(part => int.TryParse(part, out var k) && k > 0 ? k : throw new ArgumentException($"--k: '{part}' is not a positive integer; write e.g. 1,4,8."))
             .Distinct().Order().ToList();
+    }
+
+    /// <summary>The model of a checkpoint or run folder on <paramref name="device"/>, weights loaded, in eval mode.</summary>
+    public static (LlamaModel Model, Checkpoint Checkpoint) LoadModel(string path, Device device)
+    {
+        var checkpoint = ModelLoader.Open(path);
+        var model = ModelLoader.Load(checkpoint, device);
+        model.eval();
+        return (model, checkpoint);
     }
 }

@@ -1,0 +1,87 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Aha.Checkpoints;
+using Aha.Data;
+using Aha.Model;
+using Aha.Runtime;
+using Aha.Tasks;
+using Aha.Training;
+using TorchSharp;
+
+namespace Aha.Cli.Commands;
+
+static class PretrainCommand
+{
+    static readonly LanguageModelTrainerOptions Defaults = new()
+    {
+        Steps = 1000, BatchSize = 16, SequenceLength = 256, LearningRate = 1e-3, WarmupSteps = 50, EvalEvery = 100, SaveEvery = 200,
+    };
+
+    public static Command Create()
+    {
+        var output = new Option<string>("--out") { Description = "Run folder: checkpoints, metrics.jsonl, summary.json.", DefaultValueFactory = _ => "runs/pretrain" };
+        var data = new Option<string?>("--data") { Description = "Pretraining text: JSONL with a \"text\" field per row (default: the built-in corpus)." };
+        var corpus = new Option<string>("--corpus") { Description = $"Built-in corpus when no --data: {string.Join(", ", BuiltinCorpus.Names)}.", DefaultValueFactory = _ => "arithmetic" };
+        var size = new Option<string>("--model-size") { Description = $"Model shape: {string.Join(", ", ModelPresets.Names)}.", DefaultValueFactory = _ => "small" };
+        var valFraction = new Option<double>("--val-fraction") { Description = "Share of --data documents held out for validation (by content hash).", DefaultValueFactory = _ => 0.01 };
+        var run = new RunOptions();
+        var trainer = new TrainerCliOptions(Defaults);
+        var command = new Command("pretrain", "Pretrain a model from scratch on next-token loss over packed documents.") { output, data, corpus, size, valFraction };
+        run.AddTo(command);
+        trainer.AddTo(command);
+        command.SetAction(r => Cli.Run(() =>
+        {
+            var clock = Stopwatch.StartNew();
+            var device = run.Initialize(r);
+            string outDir = r.GetValue(output)!;
+            var resume = TrainingSession.PrepareRunFolder(outDir, r.GetValue(run.Resume), r.GetValue(run.Overwrite));
+            var saved = resume?.State;
+            var options = trainer.Read(r, saved?.GetOptions<LanguageModelTrainerOptions>() ?? Defaults, resume is not null);
+            string? file = r.GetValue(data) ?? saved?.Get<string>("data");
+            string corpusName = saved?.Get<string>("corpus") ?? r.GetValue(corpus)!;
+            if (resume is not null && r.GetValue(data) is { } given && given != saved?.Get<string>("data"))
+                throw new ArgumentException($"--data {given} differs from the resumed run's data; an exact resume needs the same data. Start a new run with another --out.");
+            if (file is not null && !File.Exists(file)) throw new FileNotFoundException($"--data {file}: no such file.");
+            double fraction = r.GetValue(valFraction);
+            if (fraction is < 0 or >= 1) throw new ArgumentException($"--val-fraction {fraction}: must be in [0, 1).");
+
+            var config = resume?.Config ?? ModelPresets.Get(r.GetValue(size)!, options.SequenceLength);
+            if (options.SequenceLength > config.MaxPositionEmbeddings)
+                throw new ArgumentException($"--seq-len {options.SequenceLength} exceeds the model's max_position_embeddings {config.MaxPositionEmbeddings}.");
+            torch.manual_seed(options.Seed);
+            var model = new LlamaModel(config, device);
+
+            var badRows = r.GetValue(run.SkipBadRows) ? new BadRowReport() : null;
+            IEnumerable<string> trainDocs, validationDocs;
+            if (file is null)
+                (trainDocs, validationDocs) = (BuiltinCorpus.Documents(corpusName, TaskSplit.Train, options.Seed), BuiltinCorpus.Documents(corpusName, TaskSplit.Test, options.Seed));
+            else
+            {
+                var documents = JsonlReader.ReadTexts(file, badRows);
+                (trainDocs, validationDocs) = (TrainValidationSplit.Train(documents, fraction, options.Seed), TrainValidationSplit.Validation(documents, fraction, options.Seed));
+            }
+            var source = new PackedBatchSource(trainDocs, options.BatchSize, options.SequenceLength, options.Seed);
+            var validation = new List<TrainingBatch>();
+            if (options.EvalEvery > 0 && (file is null || validationDocs.Any()))
+            {
+                var held = new PackedBatchSource(validationDocs, options.BatchSize, options.SequenceLength, options.Seed);
+                for (int i = 0; i < trainer.EvalBatches(r); i++) validation.Add(held.Next());
+            }
+            else if (options.EvalEvery > 0) Console.Error.WriteLine($"note: no document of {file} fell in the validation share {fraction}; validation is off.");
+
+            double peak = MatmulPeak.Measure(device: device);
+            long parameters = model.parameters().Sum(p => p.numel());
+            Console.Error.WriteLine($"model {parameters:N0} parameters ({config.NumHiddenLayers} layers, d {config.HiddenSize}); matmul peak {peak / 1e9:F1} GFLOP/s; {options.TokensPerStep:N0} tokens/step");
+            var template = new TrainingState { Step = 0, Seed = options.Seed, Trainer = "pretrain" }
+                .WithOptions(options).With("data", file).With("corpus", file is null ? corpusName : null);
+            var result = TrainingSession.Run((log, onStep) => new LanguageModelTrainer(model, options, source)
+            {
+                Validation = validation, RunDirectory = outDir, StateTemplate = template, PeakFlops = peak, Log = log, OnStep = onStep,
+            }, saved?.Step ?? 0, options.Steps, resume);
+            if (badRows is { Count: > 0 }) Cli.ReportSkipped(badRows.Count, badRows.FirstMessages);
+            Console.WriteLine(TrainingSession.WriteSummary(outDir, "pretrain", result, parameters, clock));
+            return TrainingSession.ExitCode(result);
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,101 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text.Json.Nodes;
+using Aha.Checkpoints;
+using Aha.Training;
+using Spectre.Console;
+
+namespace Aha.Cli.Commands;
+
+/// <summary>What `aha pretrain` and `aha sft` do around the trainer: the run folder, signals, the progress display, summary.json.</summary>
+static class TrainingSession
+{
+    /// <summary>
+    /// Makes sure a run folder is never lost by accident: a folder with anything in it is only reused with --resume
+    /// (continue from its latest checkpoint) or --overwrite (delete it first). Returns the checkpoint to resume from.
+    /// </summary>
+    public static Checkpoint? PrepareRunFolder(string dir, bool resume, bool overwrite)
+    {
+        if (resume && overwrite) throw new ArgumentException("--resume and --overwrite contradict each other: pick one.");
+        if (resume)
+        {
+            var latest = Checkpoint.TryLoadLatest(dir);
+            if (latest is null) Console.Error.WriteLine($"note: {dir} has no checkpoint yet; starting a fresh run there.");
+            else Console.Error.WriteLine($"resuming from {latest.Directory} (step {latest.State?.Step})");
+            return latest;
+        }
+        if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any())
+        {
+            if (!overwrite)
+                throw new IOException($"{dir} already holds a run. Pass --resume to continue it, --overwrite to delete it and start again, or choose another --out.");
+            Console.Error.WriteLine($"--overwrite: deleting {dir}");
+            Directory.Delete(dir, recursive: true);
+        }
+        return null;
+    }
+
+    /// <summary>Runs the trainer; the first Ctrl-C/SIGTERM asks it to save and stop, a second one kills the process.</summary>
+    public static TrainingResult Run(Func<Action<string>, Action<StepReport>?, LanguageModelTrainer> build, long firstStep, long steps, Checkpoint? resume)
+    {
+        using var cancel = new CancellationTokenSource();
+        void OnSignal(PosixSignalContext context)
+        {
+            if (cancel.IsCancellationRequested) return; // second signal: default handling terminates
+            context.Cancel = true;
+            Console.Error.WriteLine($"{context.Signal}: finishing the current step, saving a checkpoint and exiting (send again to kill).");
+            cancel.Cancel();
+        }
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+
+        bool interactive = !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+        if (!interactive) return build(Console.WriteLine, null).Run(resume, cancel.Token);
+        TrainingResult? result = null;
+        AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .Start(context =>
+            {
+                var task = context.AddTask("training", maxValue: steps);
+                task.Value = firstStep;
+                // Lines written through AnsiConsole appear above the live bar instead of tearing it.
+                result = build(line => AnsiConsole.WriteLine(line), report => task.Value = report.Step).Run(resume, cancel.Token);
+            });
+        return result!;
+    }
+
+    /// <summary>Writes OUT/summary.json and returns the same object as one JSON line for stdout.</summary>
+    public static string WriteSummary(string dir, string command, TrainingResult result, long parameters, Stopwatch clock, JsonObject? extra = null)
+    {
+        var summary = new JsonObject
+        {
+            ["command"] = command,
+            ["outcome"] = result.Outcome.ToString().ToLowerInvariant(),
+            ["step"] = result.Step,
+            ["loss"] = Finite(result.Loss),
+            ["val_loss"] = Finite(result.ValidationLoss),
+            ["tokens_per_second"] = Math.Round(result.TokensPerSecond, 1),
+            ["mfu"] = Math.Round(result.Mfu, 5),
+            ["skipped_steps"] = result.SkippedSteps,
+            ["parameters"] = parameters,
+            ["seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 2),
+            ["run_dir"] = Path.GetFullPath(dir),
+            ["checkpoint"] = result.Checkpoint,
+        };
+        foreach (var (key, value) in extra ?? []) summary[key] = value?.DeepClone();
+        Directory.CreateDirectory(dir);
+        string path = Path.Combine(dir, "summary.json"), tmp = path + ".tmp";
+        File.WriteAllText(tmp, summary.ToJsonString(new() { WriteIndented = true }) + "\n");
+        File.Move(tmp, path, overwrite: true); // never a half-written summary
+        return summary.ToJsonString(Aha.Eval.ReportFiles.JsonLine);
+    }
+
+    static JsonNode? Finite(double? value) => value is { } v && double.IsFinite(v) ? Math.Round(v, 5) : null;
+
+    /// <summary>Exit code: 0 completed, 130 interrupted (the shell's code for Ctrl-C), 3 diverged.</summary>
+    public static int ExitCode(TrainingResult result) => result.Outcome switch
+    {
+        TrainingOutcome.Completed => 0,
+        TrainingOutcome.Interrupted => 130,
+        _ => 3,
+    };
+}

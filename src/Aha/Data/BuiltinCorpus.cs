@@ -1,0 +1,49 @@
+using Aha.Tasks;
+using Aha.Tasks.Arithmetic;
+using ChatMessage = Aha.Tokenizer.ChatMessage;
+
+namespace Aha.Data;
+
+/// <summary>
+/// Training text that needs no files: endless worked arithmetic problems (levels 1–4 in turn), so `aha pretrain` and
+/// `aha sft` run out of the box. A placeholder for the demo's reasoning corpus; replace it through <c>--data FILE.jsonl</c>.
+/// </summary>
+public static class BuiltinCorpus
+{
+    /// <summary>Names accepted by <c>--corpus</c>.</summary>
+    public static IReadOnlyList<string> Names { get; } = ["arithmetic"];
+
+    const int Levels = 4;
+
+    /// <summary>Endless pretraining documents, e.g. <c>What is 23+58?\n23+58 = 81\nThe answer is 81.</c></summary>
+    /// <param name="split">Train for training, Test for validation: the two never share a problem.</param>
+    public static IEnumerable<string> Documents(string name, TaskSplit split, long seed = 0) =>
+        Items(name, split, seed).Select(item => $"{item.Prompt}\n{Worked(item)}");
+
+    /// <summary>Endless SFT conversations: the problem as the user turn, the worked solution as the assistant turn.</summary>
+    public static IEnumerable<IReadOnlyList<ChatMessage>> Conversations(string name, TaskSplit split, long seed = 0) =>
+        Items(name, split, seed).Select(item => (IReadOnlyList<ChatMessage>)[new("user", item.Prompt), new("assistant", Worked(item))]);
+
+    static string Worked(TaskItem item) => $"{item.Solution}\nThe answer is {item.Answer}.";
+
+    static IEnumerable<TaskItem> Items(string name, TaskSplit split, long seed)
+    {
+        if (name != "arithmetic") throw new ArgumentException($"--corpus '{name}': expected one of {string.Join(", ", Names)}, or give --data FILE.jsonl.");
+        var streams = Enumerable.Range(1, Levels)
+            .Select(level => new ArithmeticTask(ArithmeticOptions.Level(level)).Items(split, seed + level).GetEnumerator())
+            .ToArray();
+        try
+        {
+            for (long i = 0; ; i++)
+            {
+                var stream = streams[i % Levels];
+                stream.MoveNext(); // generated tasks never end
+                yield return stream.Current;
+            }
+        }
+        finally
+        {
+            foreach (var s in streams) s.Dispose();
+        }
+    }
+}
