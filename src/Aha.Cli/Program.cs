@@ -8,6 +8,7 @@ foreach (var command in new[]
     TasksCommand.Create(),
     ScoreCommand.Create(),
     EvalCommand.Create(),
+    ReportCommand.Create(),
 })
     root.Subcommands.Add(command);
 

@@ -6,7 +6,8 @@ namespace Aha.Reports;
 
 /// <summary>
 /// Writes the report folder of <c>aha demo</c>: <c>report.md</c> (settings, before/after, time, GRPO progress, sample
-/// completions, glossary), PNG plots beside it, and <c>summary.json</c> with the headline numbers for scripts.
+/// completions, glossary), PNG plots beside it, <c>summary.json</c> with the headline numbers for scripts, and
+/// <c>report_input.json</c> (the input less the steps) for <see cref="Regenerate"/>.
 /// Every file is written under a temporary name and moved into place, so an interrupted write never leaves half a file.
 /// </summary>
 public static class DemoReport
@@ -26,8 +27,19 @@ public static class DemoReport
         var figures = ReportPlots.Write(dir, input.Steps, before, after);
         var markdown = Path.Combine(dir, MarkdownFile);
         WriteAtomically(markdown, ReportMarkdown.Render(input, before, after, figures));
+        WriteAtomically(Path.Combine(dir, ReportInputFile.Name), ReportInputFile.Serialize(input));
         WriteAtomically(Path.Combine(dir, SummaryFile), Summary(input, before, after).ToJsonString(ReportFiles.Json) + "\n");
         return markdown;
+    }
+
+    /// <summary>
+    /// Rebuilds a report folder written by <see cref="Write"/> from its saved input and the run's metrics.jsonl, so a
+    /// report can be regenerated (<c>aha report --run DIR</c>) without training or evaluating again.
+    /// </summary>
+    public static string Regenerate(string dir, string metricsPath)
+    {
+        var input = ReportInputFile.Read(Path.Combine(dir, ReportInputFile.Name), MetricsReader.Read(metricsPath));
+        return Write(dir, input);
     }
 
     /// <summary>
@@ -45,7 +57,7 @@ public static class DemoReport
             ["seconds"] = input.PhaseSeconds.Values.Sum(),
             ["phase_seconds"] = new JsonObject(input.PhaseSeconds.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value))),
             ["steps"] = input.Steps.Count,
-            ["settings"] = new JsonObject(input.Settings.Select(s => KeyValuePair.Create(s.Key, JsonSerializer.SerializeToNode(s.Value, s.Value.GetType(), ReportFiles.Json)))),
+            ["settings"] = ReportInputFile.Settings(input.Settings),
         };
         if (input.Steps.Count > 0)
         {

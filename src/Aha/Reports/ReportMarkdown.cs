@@ -19,7 +19,7 @@ static class ReportMarkdown
         if (input.Settings.Count > 0)
         {
             md.AppendLine("## Settings").AppendLine();
-            Table(md, ["setting", "value"], input.Settings.Select(s => new[] { s.Key, Code(Setting(s.Value)) }));
+            Table(md, ["setting", "value"], input.Settings.Select(s => new[] { s.Key, Code(Setting(s.Value)) }), numeric: false);
         }
         BeforeAfter(md, input, before, after);
         Time(md, input.PhaseSeconds);
@@ -158,10 +158,11 @@ static class ReportMarkdown
         foreach (var line in lines) md.AppendLine($"- {line}");
     }
 
-    static void Table(StringBuilder md, IReadOnlyList<string> headers, IEnumerable<string[]> rows)
+    /// <param name="numeric">right-align every column after the first, so numbers line up</param>
+    static void Table(StringBuilder md, IReadOnlyList<string> headers, IEnumerable<string[]> rows, bool numeric = true)
     {
         md.AppendLine("| " + string.Join(" | ", headers) + " |");
-        md.AppendLine("|" + string.Concat(headers.Select((_, i) => i == 0 ? " --- |" : " ---: |")));
+        md.AppendLine("|" + string.Concat(headers.Select((_, i) => i == 0 || !numeric ? " --- |" : " ---: |")));
         foreach (var row in rows) md.AppendLine("| " + string.Join(" | ", row.Select(c => c.Replace("|", "\\|"))) + " |");
         md.AppendLine();
     }

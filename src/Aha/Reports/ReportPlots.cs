@@ -40,7 +40,7 @@ static class ReportPlots
     {
         var plot = Frame(title, yLabel);
         foreach (var (scalar, legend) in series) Line(plot, steps, scalar, legend, plot.Axes.Left);
-        if (series.Count > 1) plot.ShowLegend(Alignment.UpperLeft);
+        if (series.Count > 1) plot.ShowLegend(Alignment.LowerRight); // GRPO curves mostly rise, leaving the lower right empty
         return plot;
     }
 
@@ -51,7 +51,7 @@ static class ReportPlots
         Line(plot, steps, "think_fraction", "think fraction (left axis)", plot.Axes.Left);
         Line(plot, steps, "reflective_words", "reflective words per completion (right axis)", plot.Axes.Right);
         plot.Axes.Right.Label.Text = "wait/check/verify/again per completion";
-        plot.ShowLegend(Alignment.UpperLeft);
+        plot.ShowLegend(Alignment.LowerRight);
         return plot;
     }
 

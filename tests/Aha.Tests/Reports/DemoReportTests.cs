@@ -106,6 +106,25 @@ public class DemoReportTests
         Assert.False(File.Exists(temp["reward.png"]));
     }
 
+    [Fact]
+    public void Regenerating_from_the_saved_input_and_metrics_jsonl_gives_the_same_report()
+    {
+        using var temp = new TempDirectory();
+        using (var log = new MetricsLog(temp.Path, tensorboard: false))
+            foreach (var step in Input().Steps) log.Write("grpo", step.Step, step.Scalars);
+        // The steps as metrics.jsonl holds them (rounded to 7 decimals), so both reports see the same numbers.
+        var input = Input() with { Steps = MetricsReader.Read(temp["metrics.jsonl"]) };
+        var report = Path.Combine(temp.Path, "report");
+        DemoReport.Write(report, input);
+        var markdown = File.ReadAllText(Path.Combine(report, "report.md"));
+        var summary = File.ReadAllText(Path.Combine(report, "summary.json"));
+
+        DemoReport.Regenerate(report, temp["metrics.jsonl"]);
+
+        Assert.Equal(markdown, File.ReadAllText(Path.Combine(report, "report.md")));
+        Assert.Equal(summary, File.ReadAllText(Path.Combine(report, "summary.json")));
+    }
+
     // Base: answers only, one of four right, 10–40 tokens. Final: thinks on three, reflects on two, three of four right.
     internal static DemoReportInput Input() => new()
     {
