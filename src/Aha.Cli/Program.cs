@@ -11,6 +11,7 @@ foreach (var command in new[]
     SftCommand.Create(),
     GenerateCommand.Create(),
     EvalCommand.Create(),
+    ReportCommand.Create(),
 })
     root.Subcommands.Add(command);
 
