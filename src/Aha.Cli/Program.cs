@@ -11,6 +11,8 @@ foreach (var command in new[]
     SftCommand.Create(),
     GenerateCommand.Create(),
     EvalCommand.Create(),
+    GrpoCommand.Create(),
+    DemoCommand.Create(),
 })
     root.Subcommands.Add(command);
 

@@ -13,15 +13,13 @@ public static class BuiltinCorpus
     /// <summary>Names accepted by <c>--corpus</c>.</summary>
     public static IReadOnlyList<string> Names { get; } = ["arithmetic", "reasoning"];
 
-    /// <summary>The task the <c>reasoning</c> corpus (the demo's) is written over: two-digit additions.</summary>
-    public static ArithmeticTask ReasoningTask { get; } = new(new ArithmeticOptions { MinDigits = 2, MaxDigits = 2, Operations = "+" });
 
     const int Levels = 4;
 
     /// <summary>Endless pretraining documents, e.g. <c>What is 23+58?\n23+58 = 81\nThe answer is 81.</c></summary>
     /// <param name="split">Train for training, Test for validation: the two never share a problem.</param>
     public static IEnumerable<string> Documents(string name, TaskSplit split, long seed = 0) => name == "reasoning"
-        ? new ReasoningCorpus(ReasoningTask).Documents(seed, split)
+        ? new ReasoningCorpus(TaskRegistry.Addition()).Documents(seed, split)
         : Items(name, split, seed).Select(item => $"{item.Prompt}\n{Worked(item)}");
 
     /// <summary>Endless SFT conversations: the problem as the user turn, the worked solution as the assistant turn.</summary>

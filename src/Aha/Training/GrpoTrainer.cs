@@ -262,7 +262,7 @@ public sealed class GrpoTrainer : IDisposable
     {
         using var scope = NewDisposeScope();
         var (ids, mask) = Batch(rollouts);                                   // (N, L), (N, L−1)
-        var adv = tensor(advantages);                                         // (N)
+        var adv = tensor(advantages, device: ids.device);                     // (N)
         var clock = Stopwatch.StartNew();
         bool reuseOld = _options.UpdatesPerBatch == 1 && _options.MiniBatches == 1;
         Tensor? old = null, reference = null;
@@ -330,7 +330,8 @@ public sealed class GrpoTrainer : IDisposable
             // Target position j predicts token j+1: completion tokens sit at [prompt, prompt + completion).
             for (int t = 0; t < r.CompletionIds.Count; t++) mask[i * (width - 1) + r.PromptIds.Length - 1 + t] = 1;
         }
-        return (tensor(ids, [rollouts.Count, width]), tensor(mask, [rollouts.Count, width - 1]));
+        var device = _policy.parameters().First().device;
+        return (tensor(ids, [rollouts.Count, width], device: device), tensor(mask, [rollouts.Count, width - 1], device: device));
     }
 
     TaskItem NextProblem()
