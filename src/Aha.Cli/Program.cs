@@ -12,6 +12,8 @@ foreach (var command in new[]
     GenerateCommand.Create(),
     EvalCommand.Create(),
     ReportCommand.Create(),
+    GrpoCommand.Create(),
+    DemoCommand.Create(),
 })
     root.Subcommands.Add(command);
 

@@ -35,7 +35,16 @@ static class TrainingSession
     }
 
     /// <summary>Runs the trainer; the first Ctrl-C/SIGTERM asks it to save and stop, a second one kills the process.</summary>
-    public static TrainingResult Run(Func<Action<string>, Action<StepReport>?, LanguageModelTrainer> build, long firstStep, long steps, Checkpoint? resume)
+    public static TrainingResult Run(Func<Action<string>, Action<StepReport>?, LanguageModelTrainer> build, long firstStep, long steps, Checkpoint? resume) =>
+        Run(firstStep, steps, (log, progress, cancel) =>
+            build(log, progress is null ? null : report => progress(report.Step)).Run(resume, cancel));
+
+    /// <summary>
+    /// Runs a training loop with a live progress bar (when the console is interactive) and signal handling: the first
+    /// Ctrl-C/SIGTERM cancels the token so the loop saves and returns, a second one kills the process.
+    /// The loop gets where to log lines, where to report its step (null without a bar) and the token.
+    /// </summary>
+    public static T Run<T>(long firstStep, long steps, Func<Action<string>, Action<long>?, CancellationToken, T> loop)
     {
         using var cancel = new CancellationTokenSource();
         void OnSignal(PosixSignalContext context)
@@ -49,8 +58,8 @@ static class TrainingSession
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
 
         bool interactive = !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
-        if (!interactive) return build(Console.WriteLine, null).Run(resume, cancel.Token);
-        TrainingResult? result = null;
+        if (!interactive) return loop(Console.WriteLine, null, cancel.Token);
+        T result = default!;
         AnsiConsole.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
             .Start(context =>
@@ -58,9 +67,9 @@ static class TrainingSession
                 var task = context.AddTask("training", maxValue: steps);
                 task.Value = firstStep;
                 // Lines written through AnsiConsole appear above the live bar instead of tearing it.
-                result = build(line => AnsiConsole.WriteLine(line), report => task.Value = report.Step).Run(resume, cancel.Token);
+                result = loop(line => AnsiConsole.WriteLine(line), step => task.Value = step, cancel.Token);
             });
-        return result!;
+        return result;
     }
 
     /// <summary>Writes OUT/summary.json and returns the same object as one JSON line for stdout.</summary>

@@ -26,11 +26,11 @@ public sealed partial class ReasoningCorpus
 
     public ReasoningCorpusOptions Options { get; }
 
-    /// <summary>Endless documents (prompt and completion) over the train split, a pure function of the seed.</summary>
-    public IEnumerable<string> Documents(long seed)
+    /// <summary>Endless documents (prompt and completion), a pure function of the seed; the test split only for validation loss.</summary>
+    public IEnumerable<string> Documents(long seed, TaskSplit split = TaskSplit.Train)
     {
         long index = 0;
-        foreach (var item in _task.Items(TaskSplit.Train, seed))
+        foreach (var item in _task.Items(split, seed))
         {
             var random = StableRandom.For(seed ^ 0x5EED, index++);
             yield return Prompts.Render(item.Prompt, PromptStyle.Short) + Completion(item, random);

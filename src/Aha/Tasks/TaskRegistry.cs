@@ -1,3 +1,4 @@
+using Aha.Tasks.Answers;
 using Aha.Tasks.Arithmetic;
 using Aha.Tasks.Countdown;
 using Aha.Tasks.Datasets;
@@ -7,13 +8,22 @@ namespace Aha.Tasks;
 /// <summary>The built-in tasks by command-line name.</summary>
 public static class TaskRegistry
 {
-    public static IReadOnlyList<string> Names { get; } = ["arithmetic", "countdown", "gsm8k", "math", "jsonl"];
+    public static IReadOnlyList<string> Names { get; } = ["addition", "arithmetic", "countdown", "gsm8k", "math", "jsonl"];
+
+    /// <summary>
+    /// The demo's task: two-digit additions, the answer read only from <c>&lt;answer&gt;</c> (R1-Zero's rule: an answer
+    /// outside the tags earns nothing), so the accuracy reward cannot be collected by a stray number in the reasoning.
+    /// </summary>
+    public static ArithmeticTask Addition() =>
+        new(new ArithmeticOptions { MinDigits = 2, MaxDigits = 2, Operations = "+" }) { Verifier = new AnswerVerifier { Sources = AnswerSources.AnswerTag } };
 
     public static ITask Create(string name, TaskSettings? settings = null)
     {
         settings ??= new TaskSettings();
         switch (name.ToLowerInvariant())
         {
+            case "addition":
+                return Addition();
             case "arithmetic":
                 return new ArithmeticTask(settings.Level == 0 ? null : ArithmeticOptions.Level(settings.Level));
             case "countdown":

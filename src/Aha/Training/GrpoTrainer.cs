@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Aha.Generation;
 using Aha.Model;
 using Aha.Tasks;
+using Aha.Checkpoints;
 using Aha.Eval;
 using Aha.Tasks.Rewards;
 using Aha.Tokenizer;
@@ -24,14 +25,14 @@ public sealed class GrpoTrainer : IDisposable
     readonly RewardSet _rewards;
     readonly GrpoOptions _options;
     readonly ByteTokenizer _tokenizer = ByteTokenizer.Default;
-    readonly optim.Optimizer _optimizer;
-    readonly IEnumerator<TaskItem> _problems;
+    readonly TorchSharp.Modules.AdamW _optimizer;
+    IEnumerator<TaskItem> _problems;
     readonly StopPredicate _stopAfterAnswer = StopStrings.After(StopStrings.AnswerEnd);
 
     /// <summary>Problems drawn from the task's train split so far: the data position a resumed run skips to.</summary>
     public long ProblemCursor { get; private set; }
 
-    public GrpoTrainer(LlamaModel policy, ITask task, RewardSet rewards, GrpoOptions options, long problemCursor = 0)
+    public GrpoTrainer(LlamaModel policy, ITask task, RewardSet rewards, GrpoOptions options)
     {
         _policy = policy;
         _task = task;
@@ -45,10 +46,101 @@ public sealed class GrpoTrainer : IDisposable
             ResetReference();
         }
         _problems = task.Items(TaskSplit.Train, options.Seed).GetEnumerator();
-        for (long i = 0; i < problemCursor; i++) NextProblem();
     }
 
-    public optim.Optimizer Optimizer => _optimizer;
+    /// <summary>Where checkpoints and metrics.jsonl go; null trains without saving.</summary>
+    public string? RunDirectory { get; init; }
+    /// <summary>Saved with each checkpoint (trainer name, options, the base model's path, …).</summary>
+    public TrainingState StateTemplate { get; init; } = new() { Step = 0, Trainer = "grpo" };
+    public bool TensorBoard { get; init; }
+    public Action<string> Log { get; init; } = Console.WriteLine;
+    public Action<string> Warn { get; init; } = Console.Error.WriteLine;
+    public Action<GrpoStep>? OnStep { get; init; }
+
+    /// <summary>
+    /// Trains from step 0 or from <paramref name="resume"/> (weights, optimizer moments, problem cursor, step) until the
+    /// last step or cancellation; the first Ctrl-C finishes the step, saves and returns. The reference model is the
+    /// policy as given to the constructor (the base model) until its first reset, so pass the base weights then resume.
+    /// </summary>
+    public (TrainingResult Result, IReadOnlyList<GrpoStep> Steps) Run(Checkpoint? resume = null, CancellationToken cancel = default)
+    {
+        long step = resume is null ? 0 : Restore(resume);
+        using var metrics = RunDirectory is null ? null : new MetricsLog(RunDirectory, TensorBoard);
+        var steps = new List<GrpoStep>();
+        string? saved = null;
+        long savedStep = -1, skipped = 0;
+        int badInRow = 0;
+        while (step < _options.Steps)
+        {
+            if (cancel.IsCancellationRequested)
+            {
+                if (badInRow == 0 && savedStep != step) saved = Save(step);
+                Warn($"interrupted at step {step}; {(saved is null ? "nothing saved" : $"saved {saved}")}. Resume with --resume.");
+                return (new(TrainingOutcome.Interrupted, step, null, null, 0, 0, skipped, saved), steps);
+            }
+            var report = Step(step);
+            step++;
+            steps.Add(report);
+            metrics?.Write("grpo", step, report.Scalars);
+            if (report["skipped"] > 0)
+            {
+                skipped++;
+                if (++badInRow >= _options.MaxBadStepsInARow)
+                {
+                    Warn($"aborting: {badInRow} steps in a row with a non-finite loss or gradient. The last good checkpoint is kept; lower --lr.");
+                    return (new(TrainingOutcome.Diverged, step, null, null, 0, 0, skipped, saved), steps);
+                }
+                Warn($"step {step}: non-finite loss or gradient norm; update skipped ({badInRow} of {_options.MaxBadStepsInARow} allowed in a row).");
+            }
+            else badInRow = 0;
+            Log(FormatLine(step, _options.Steps, report));
+            OnStep?.Invoke(report);
+            if (badInRow == 0 && ((_options.SaveEvery > 0 && step % _options.SaveEvery == 0) || step == _options.Steps))
+            {
+                saved = Save(step) ?? saved;
+                savedStep = step;
+            }
+        }
+        return (new(TrainingOutcome.Completed, step, steps.LastOrDefault()?["loss"], null, steps.LastOrDefault()?["tokens_per_second"] ?? 0, 0, skipped, saved), steps);
+    }
+
+    /// <summary><c>step 012/060 | reward 1.234 | acc 0.456 | think 0.50 | len 34.5 | kl 0.0012 | clip 0.010/0.000 | ent 0.520 | aha 0.031 | gen 1.2s upd 0.8s | tok/s 1,234</c></summary>
+    public static string FormatLine(long step, long steps, GrpoStep r)
+    {
+        int width = Math.Max(3, steps.ToString(System.Globalization.CultureInfo.InvariantCulture).Length);
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"step {step.ToString().PadLeft(width, '0')}/{steps.ToString().PadLeft(width, '0')} | reward {r["reward"]:F3} | acc {r["accuracy"]:F3} | think {r["think_fraction"]:F2} | len {r["completion_tokens"]:F1} | kl {r["kl"]:F4} | clip {r["clip_low"]:F3}/{r["clip_high"]:F3} | ent {r["entropy"]:F3} | aha {r["reflective_words"]:F3} | gen {r["seconds_generation"]:F1}s upd {r["seconds_update"]:F1}s | tok/s {r["tokens_per_second"]:N0}");
+    }
+
+    long Restore(Checkpoint resume)
+    {
+        var state = resume.State ?? throw new InvalidDataException(
+            $"{resume.Directory} has no {Checkpoint.StateFile}, so it cannot be resumed; start a new GRPO run from its weights instead.");
+        resume.LoadModel(_policy);
+        using (var scope = NewDisposeScope())
+            AdamWState.Import(_optimizer, _policy, resume.LoadOptimizer(), Path.Combine(resume.Directory, Checkpoint.OptimizerFile));
+        long cursor = state.Get<long>("problem_cursor");
+        _problems.Dispose();
+        _problems = _task.Items(TaskSplit.Train, _options.Seed).GetEnumerator();
+        ProblemCursor = 0;
+        for (long i = 0; i < cursor; i++) NextProblem();
+        if (_reference is not null && _options.ReferenceResetEvery > 0 && state.Step >= _options.ReferenceResetEvery)
+        {
+            // The reference was last reset to the policy at the latest multiple of the interval; that policy is not saved.
+            Warn($"resuming past a reference reset (every {_options.ReferenceResetEvery} steps): the reference restarts from the resumed policy, so the KL term differs from an uninterrupted run until the next reset.");
+            ResetReference();
+        }
+        return state.Step;
+    }
+
+    string? Save(long step)
+    {
+        if (RunDirectory is null) return null;
+        using var scope = NewDisposeScope();
+        var state = (StateTemplate with { Step = step, Seed = _options.Seed, Trainer = "grpo" }).WithOptions(_options).With("problem_cursor", ProblemCursor);
+        return Checkpoint.Save(RunDirectory, Checkpoint.StepName(step), _policy, _policy.Config, state,
+            AdamWState.Export(_optimizer, _policy), new CheckpointOptions { KeepLast = _options.KeepLast });
+    }
 
     /// <summary>One GRPO step: rollouts, rewards, advantages, reference log-probs, policy update.</summary>
     public GrpoStep Step(long step)
@@ -170,7 +262,7 @@ public sealed class GrpoTrainer : IDisposable
     {
         using var scope = NewDisposeScope();
         var (ids, mask) = Batch(rollouts);                                   // (N, L), (N, L−1)
-        var adv = tensor(advantages);                                         // (N)
+        var adv = tensor(advantages, device: ids.device);                     // (N)
         var clock = Stopwatch.StartNew();
         bool reuseOld = _options.UpdatesPerBatch == 1 && _options.MiniBatches == 1;
         Tensor? old = null, reference = null;
@@ -238,7 +330,8 @@ public sealed class GrpoTrainer : IDisposable
             // Target position j predicts token j+1: completion tokens sit at [prompt, prompt + completion).
             for (int t = 0; t < r.CompletionIds.Count; t++) mask[i * (width - 1) + r.PromptIds.Length - 1 + t] = 1;
         }
-        return (tensor(ids, [rollouts.Count, width]), tensor(mask, [rollouts.Count, width - 1]));
+        var device = _policy.parameters().First().device;
+        return (tensor(ids, [rollouts.Count, width], device: device), tensor(mask, [rollouts.Count, width - 1], device: device));
     }
 
     TaskItem NextProblem()

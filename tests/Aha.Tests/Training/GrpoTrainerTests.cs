@@ -1,3 +1,4 @@
+using Aha.Checkpoints;
 using Aha.Model;
 using Aha.Tasks;
 using Aha.Tasks.Arithmetic;
@@ -88,6 +89,32 @@ public class GrpoTrainerTests
         var step = trainer.Step(0);
         Assert.Equal(6, trainer.ProblemCursor);   // 2 prompts a round, every group dropped, three rounds
         Assert.Equal(1.0, step["zero_signal_fraction"]);
+    }
+
+    [Fact]
+    public void Resuming_from_a_checkpoint_matches_the_uninterrupted_run()
+    {
+        using var dirA = new TempDirectory();
+        using var dirB = new TempDirectory();
+        var rewards = RewardSet.R1Zero(Task);
+        var options = Options(beta: 0.04f) with { Steps = 2, SaveEvery = 1 };
+
+        var straight = TinyModels.Random(Config());
+        using (var trainer = new GrpoTrainer(straight, Task, rewards, options) { RunDirectory = dirA.Path, Log = _ => { } })
+            trainer.Run();
+
+        using (var first = new GrpoTrainer(TinyModels.Random(Config()), Task, rewards, options with { Steps = 1 }) { RunDirectory = dirB.Path, Log = _ => { } })
+            first.Run();
+        var resumed = TinyModels.Random(Config());   // the base weights: the reference until its first reset
+        using (var second = new GrpoTrainer(resumed, Task, rewards, options) { RunDirectory = dirB.Path, Log = _ => { } })
+        {
+            var (result, steps) = second.Run(Checkpoint.LoadLatest(dirB.Path));
+            Assert.Equal(TrainingOutcome.Completed, result.Outcome);
+            Assert.Single(steps);
+            Assert.Equal(4, second.ProblemCursor);
+        }
+        foreach (var ((name, a), (_, b)) in straight.named_parameters().Zip(resumed.named_parameters()))
+            Assert.True(a.allclose(b, rtol: 0, atol: 1e-6), $"{name} differs after resume");
     }
 
     /// <summary>Mean over prompts of P(first completion token is an ASCII byte) under the model.</summary>

@@ -1,0 +1,76 @@
+using System.CommandLine;
+using Aha.Reports;
+using Aha.Training;
+
+namespace Aha.Cli.Commands;
+
+static class DemoCommand
+{
+    public static Command Create()
+    {
+        var output = new Option<string>("--out") { Description = "Report folder (a new folder beside it is used if it already exists).", DefaultValueFactory = _ => "runs/demo" };
+        var quick = new Option<bool>("--quick") { Description = "A ~2-minute version: shorter pretraining and GRPO, fewer eval problems." };
+        var pretrainSteps = new Option<int?>("--pretrain-steps") { Description = "Override the pretraining steps." };
+        var grpoSteps = new Option<int?>("--grpo-steps") { Description = "Override the GRPO steps." };
+        var threads = new Option<int>("--threads") { Description = "CPU threads (0 = all cores).", DefaultValueFactory = _ => 0 };
+        var seed = new Option<long>("--seed") { Description = "Seed of the whole demo.", DefaultValueFactory = _ => 42 };
+        var command = new Command("demo", "R1-Zero on a CPU in minutes: pretrain a base model on built-in data, evaluate, reinforce with GRPO (accuracy + format rewards), evaluate again, write a report.")
+        {
+            output, quick, pretrainSteps, grpoSteps, threads, seed,
+        };
+        command.SetAction(r => Cli.Run(() =>
+        {
+            Runtime.TorchRuntime.Initialize(r.GetValue(threads));
+            var options = r.GetValue(quick) ? DemoOptions.Quick : DemoOptions.Full;
+            options = options with { Seed = r.GetValue(seed) };
+            if (r.GetValue(pretrainSteps) is { } p) options = options with { PretrainSteps = p };
+            if (r.GetValue(grpoSteps) is { } g) options = options with { Grpo = options.Grpo with { Steps = g } };
+            options.Validate();
+            string dir = FreshFolder(r.GetValue(output)!);
+            Console.Error.WriteLine($"writing to {dir}");
+            var result = TrainingSession.Run(0, 1, (log, _, cancel) => R1ZeroDemo.Run(dir, options, log, cancel));
+            var settings = new Dictionary<string, object>
+            {
+                ["task"] = "addition (two 2-digit numbers), held-out split",
+                ["model"] = $"Llama-style, d {options.HiddenSize}, {options.Layers} layers, {options.Heads} heads, byte tokenizer",
+                ["pretrain steps"] = options.PretrainSteps,
+                ["pretrain tokens"] = (long)options.PretrainSteps * options.PretrainBatch * options.SequenceLength,
+                ["grpo steps"] = options.Grpo.Steps,
+                ["prompts × samples per step"] = $"{options.Grpo.PromptsPerStep} × {options.Grpo.GroupSize}",
+                ["grpo lr"] = options.Grpo.LearningRate,
+                ["beta (KL)"] = options.Grpo.Beta,
+                ["clip eps"] = options.Grpo.EpsLow,
+                ["rewards"] = "accuracy + format",
+                ["template"] = "short: User: {prompt}\nAssistant:",
+                ["eval"] = $"{options.EvalProblems} problems greedy; {options.SampledProblems} × {options.Samples} samples at T 0.6, top-p 0.95",
+                ["seed"] = options.Seed,
+                ["threads"] = TorchSharp.torch.get_num_threads(),
+            };
+            string report = DemoReport.Write(dir, new DemoReportInput
+            {
+                Command = "aha demo" + (r.GetValue(quick) ? " --quick" : ""),
+                Settings = settings,
+                Base = new ModelEvaluation(result.BaseGreedy, result.BaseSampled),
+                Final = new ModelEvaluation(result.FinalGreedy, result.FinalSampled),
+                Steps = result.Steps,
+                PhaseSeconds = result.PhaseSeconds,
+            });
+            string metrics = Path.Combine(dir, "grpo", "metrics.jsonl");
+            if (File.Exists(metrics)) File.Copy(metrics, Path.Combine(dir, "metrics.jsonl"), overwrite: true);
+            Console.Error.WriteLine($"report: {report}");
+            var summary = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "summary.json")))!;
+            Console.WriteLine(summary.ToJsonString(Aha.Eval.ReportFiles.JsonLine));
+            return result.Interrupted ? 130 : 0;
+        }));
+        return command;
+    }
+
+    /// <summary>The folder itself when new or empty, else the first free <c>dir-2</c>, <c>dir-3</c>, …: a demo never overwrites a run.</summary>
+    static string FreshFolder(string dir)
+    {
+        string candidate = dir;
+        for (int i = 2; Directory.Exists(candidate) && Directory.EnumerateFileSystemEntries(candidate).Any(); i++) candidate = $"{dir}-{i}";
+        Directory.CreateDirectory(candidate);
+        return candidate;
+    }
+}
