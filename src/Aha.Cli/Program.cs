@@ -10,6 +10,7 @@ foreach (var command in new[]
     PretrainCommand.Create(),
     SftCommand.Create(),
     GenerateCommand.Create(),
+    BenchCommand.Create(),
 })
     root.Subcommands.Add(command);
 
