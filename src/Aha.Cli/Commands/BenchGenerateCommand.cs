@@ -43,7 +43,12 @@ static class BenchGenerateCommand
             var sampling = new SamplingOptions { Temperature = 1.0, MaxNewTokens = newTokens };
             engine.Generate(Requests(1), sampling with { MaxNewTokens = 4 }); // warm-up
 
-            var rows = new List<(string, string)> { ("parameters", $"{parameters:N0}"), ("matmul peak", $"{peak / 1e9:F1} GFLOP/s") };
+            var rows = new List<(string, string)>
+            {
+                ("model", $"{config.NumHiddenLayers} layers, d {config.HiddenSize}, {parameters:N0} parameters"),
+                ("prompt, new tokens, threads", $"{promptLength}, {newTokens}, {get_num_threads()}"),
+                ("matmul peak", $"{peak / 1e9:F1} GFLOP/s"),
+            };
             var json = new JsonObject
             {
                 ["bench"] = "generate", ["quick"] = small, ["parameters"] = parameters, ["prompt_tokens"] = promptLength, ["new_tokens"] = newTokens,
@@ -72,7 +77,7 @@ static class BenchGenerateCommand
             var (_, peakRss) = BenchCommand.Rss();
             rows.Add(("peak RSS", BenchCommand.Mib(peakRss)));
             json["peak_rss_bytes"] = peakRss;
-            BenchCommand.Report($"aha bench generate ({config.NumHiddenLayers} layers, d {config.HiddenSize}, prompt {promptLength}, {newTokens} new tokens, {get_num_threads()} threads)", rows, json);
+            BenchCommand.Report("aha bench generate", rows, json);
         }));
         return command;
     }

@@ -55,8 +55,10 @@ static class BenchTrainCommand
             double mfu = tokensPerSecond * Flops.TrainingPerToken(config, parameters, options.SequenceLength) / peak;
             long stateBytes = parameters * sizeof(float) * 4; // weights, gradients, AdamW exp_avg and exp_avg_sq
             var (_, peakRss) = BenchCommand.Rss();
-            BenchCommand.Report($"aha bench train ({config.NumHiddenLayers} layers, d {config.HiddenSize}, seq {options.SequenceLength}, batch {options.BatchSize}, {torch.get_num_threads()} threads)",
+            BenchCommand.Report("aha bench train",
             [
+                ("model", $"{config.NumHiddenLayers} layers, d {config.HiddenSize}, {config.NumAttentionHeads} heads, ffn {config.IntermediateSize}"),
+                ("batch × seq, threads", $"{options.BatchSize} × {options.SequenceLength}, {torch.get_num_threads()}"),
                 ("parameters", $"{parameters:N0}"),
                 ("tokens/s", $"{tokensPerSecond:N0}"),
                 ("seconds/step", $"{timed / (n - 2):F3}"),
