@@ -14,6 +14,7 @@ foreach (var command in new[]
     ReportCommand.Create(),
     GrpoCommand.Create(),
     DemoCommand.Create(),
+    BenchCommand.Create(),
 })
     root.Subcommands.Add(command);
 

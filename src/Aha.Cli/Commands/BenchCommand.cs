@@ -1,0 +1,36 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Spectre.Console;
+
+namespace Aha.Cli.Commands;
+
+/// <summary>`aha bench train|generate`: speed and memory on this machine, a table and one JSON line last. Never asserted in tests.</summary>
+static class BenchCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("bench", "Measure training and generation speed and memory on this machine (a table, then one JSON line).");
+        command.Subcommands.Add(BenchTrainCommand.Create());
+        command.Subcommands.Add(BenchGenerateCommand.Create());
+        return command;
+    }
+
+    /// <summary>Resident memory now and at its peak, in bytes (Linux: VmRSS and VmHWM).</summary>
+    public static (long Now, long Peak) Rss()
+    {
+        using var self = Process.GetCurrentProcess();
+        return (self.WorkingSet64, self.PeakWorkingSet64);
+    }
+
+    /// <summary>Prints the rows as a two-column table, then the JSON object as one line.</summary>
+    public static void Report(string title, IEnumerable<(string Name, string Value)> rows, JsonObject json)
+    {
+        var table = new Table().Title(title).AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());
+        foreach (var (name, value) in rows) table.AddRow(Markup.Escape(name), Markup.Escape(value));
+        AnsiConsole.Write(table);
+        Console.WriteLine(json.ToJsonString(Aha.Eval.ReportFiles.JsonLine));
+    }
+
+    public static string Mib(long bytes) => $"{bytes / (1024.0 * 1024.0):N1} MiB";
+}

@@ -1,0 +1,82 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using Aha.Data;
+using Aha.Model;
+using Aha.Runtime;
+using Aha.Tasks;
+using Aha.Training;
+using TorchSharp;
+
+namespace Aha.Cli.Commands;
+
+static class BenchTrainCommand
+{
+    public static Command Create()
+    {
+        var steps = new Option<int>("--steps") { Description = "Optimizer steps (the first two are warm-up, not timed).", DefaultValueFactory = _ => 12 };
+        var quick = new Option<bool>("--quick") { Description = "A small model and batch, for a check in seconds." };
+        var threads = new Option<int>("--threads") { Description = "CPU threads (0 = all cores).", DefaultValueFactory = _ => 0 };
+        var command = new Command("train", "Training speed (tokens/s, MFU against a matmul peak measured in the same run) and memory of the 25.6M-parameter model (d 512, 8 layers, seq 256, batch 16).")
+        {
+            steps, quick, threads,
+        };
+        command.SetAction(r => Cli.Run(() =>
+        {
+            int n = r.GetValue(steps);
+            if (n < 3) throw new ArgumentException($"--steps {n}: need at least 3 (two warm-up steps and one timed).");
+            TorchRuntime.Initialize(r.GetValue(threads));
+            bool small = r.GetValue(quick);
+            var config = ModelPresets.Get(small ? "small" : "base", 256);
+            var options = new LanguageModelTrainerOptions
+            {
+                Steps = n, BatchSize = small ? 4 : 16, SequenceLength = small ? 64 : 256, LearningRate = 3e-4, WarmupSteps = 2,
+                EvalEvery = 0, SaveEvery = 0, LogEvery = small ? 2 : 1,
+            };
+            double peak = MatmulPeak.Measure();
+            torch.manual_seed(0);
+            using var model = new LlamaModel(config);
+            long parameters = model.parameters().Sum(p => p.numel());
+            var source = new PackedBatchSource(BuiltinCorpus.Documents("arithmetic", TaskSplit.Train), options.BatchSize, options.SequenceLength, 0);
+            var seconds = new List<double>();
+            long rssAtTen = 0, rssLast = 0;
+            int probe = Math.Min(10, n);
+            new LanguageModelTrainer(model, options, source)
+            {
+                PeakFlops = peak, Log = Console.Error.WriteLine, Warn = Console.Error.WriteLine,
+                OnStep = s =>
+                {
+                    seconds.Add(s.Seconds);
+                    if (s.Step == probe) rssAtTen = BenchCommand.Rss().Now;
+                    if (s.Step == n) rssLast = BenchCommand.Rss().Now;
+                },
+            }.Run();
+            double timed = seconds.Skip(2).Sum();
+            double tokensPerSecond = options.TokensPerStep * (n - 2) / timed;
+            double mfu = tokensPerSecond * Flops.TrainingPerToken(config, parameters, options.SequenceLength) / peak;
+            long stateBytes = parameters * sizeof(float) * 4; // weights, gradients, AdamW exp_avg and exp_avg_sq
+            var (_, peakRss) = BenchCommand.Rss();
+            BenchCommand.Report("aha bench train",
+            [
+                ("model", $"{config.NumHiddenLayers} layers, d {config.HiddenSize}, {config.NumAttentionHeads} heads, ffn {config.IntermediateSize}"),
+                ("batch × seq, threads", $"{options.BatchSize} × {options.SequenceLength}, {torch.get_num_threads()}"),
+                ("parameters", $"{parameters:N0}"),
+                ("tokens/s", $"{tokensPerSecond:N0}"),
+                ("seconds/step", $"{timed / (n - 2):F3}"),
+                ("matmul peak", $"{peak / 1e9:F1} GFLOP/s"),
+                ("MFU", $"{mfu:P1}"),
+                ("params+grads+AdamW", BenchCommand.Mib(stateBytes)),
+                ("peak RSS", BenchCommand.Mib(peakRss)),
+                ($"RSS at step {probe}", BenchCommand.Mib(rssAtTen)),
+                ($"RSS at step {n}", BenchCommand.Mib(rssLast)),
+            ], new JsonObject
+            {
+                ["bench"] = "train", ["quick"] = small, ["parameters"] = parameters, ["layers"] = config.NumHiddenLayers, ["hidden"] = config.HiddenSize,
+                ["seq_len"] = options.SequenceLength, ["batch_size"] = options.BatchSize, ["threads"] = torch.get_num_threads(), ["steps"] = n,
+                ["tokens_per_second"] = Math.Round(tokensPerSecond, 1), ["seconds_per_step"] = Math.Round(timed / (n - 2), 4),
+                ["matmul_peak_flops"] = Math.Round(peak), ["mfu"] = Math.Round(mfu, 4), ["state_bytes"] = stateBytes,
+                ["peak_rss_bytes"] = peakRss, ["rss_step_probe"] = probe, ["rss_at_probe_bytes"] = rssAtTen, ["rss_last_bytes"] = rssLast,
+            });
+        }));
+        return command;
+    }
+}
