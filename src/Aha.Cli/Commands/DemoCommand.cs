@@ -41,7 +41,7 @@ static class DemoCommand
                 ["beta (KL)"] = options.Grpo.Beta,
                 ["clip eps"] = options.Grpo.EpsLow,
                 ["rewards"] = "accuracy + format",
-                ["template"] = "short: User: {prompt}\nAssistant:",
+                ["template"] = @"short: User: {prompt}\nAssistant:",
                 ["eval"] = $"{options.EvalProblems} problems greedy; {options.SampledProblems} × {options.Samples} samples at T 0.6, top-p 0.95",
                 ["seed"] = options.Seed,
                 ["threads"] = TorchSharp.torch.get_num_threads(),

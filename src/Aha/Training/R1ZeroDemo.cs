@@ -47,6 +47,7 @@ public static class R1ZeroDemo
         {
             RunDirectory = Path.Combine(dir, "pretrain"),
             StateTemplate = new TrainingState { Step = 0, Seed = o.Seed, Trainer = "pretrain" }.WithOptions(pretrain).With("corpus", "reasoning"),
+            PeakFlops = Runtime.MatmulPeak.Measure(),
             Log = log,
         }.Run(cancel: cancel);
         phases["pretrain"] = Lap(clock);
