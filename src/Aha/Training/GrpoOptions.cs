@@ -19,7 +19,7 @@ public sealed record GrpoOptions
     public double Temperature { get; init; } = 1.0;
     public PromptStyle PromptStyle { get; init; } = PromptStyle.Short;
 
-    public double LearningRate { get; init; } = 2e-4;
+    public double LearningRate { get; init; } = 1e-4;
     public double WeightDecay { get; init; }
     public double MaxGradNorm { get; init; } = 1.0;
     /// <summary>μ: policy updates per batch of rollouts; old-policy log-probs are kept for the ratio.</summary>
