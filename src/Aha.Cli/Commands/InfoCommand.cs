@@ -25,7 +25,7 @@ static class InfoCommand
             Console.WriteLine($"checkpoint: {checkpoint.Directory}{(checkpoint.State is { } s ? $" (step {s.Step}, {s.Trainer})" : "")}");
             Console.WriteLine($"arch:       {(config.IsDeepSeekV3 ? $"DeepSeek-V3-style ({string.Join(" + ", Features(config))})" : "Llama")}");
             Console.WriteLine($"parameters: {size.TotalParameters:N0} total{(size.MtpParameters > 0 ? $" ({size.MtpParameters:N0} in MTP modules, dropped at inference)" : "")}");
-            Console.WriteLine($"active:     {size.ActiveParameters:N0} per token ({size.ActiveParameters / (double)size.TotalParameters:P0} of total)");
+            Console.WriteLine($"active:     {size.ActiveParameters:N0} per token ({size.ActiveParameters * 100.0 / size.TotalParameters:F0}% of total)");
             Console.WriteLine($"layers:     {config.NumHiddenLayers} × (d {config.HiddenSize}, {Attention(config)}, {Mlp(config)})");
             Console.WriteLine($"kv cache:   {size.KvCacheBytesPerToken:N0} bytes per token (fp32, all layers)");
             Console.WriteLine($"config:     {config.ToJson().ReplaceLineEndings("\n            ")}");
