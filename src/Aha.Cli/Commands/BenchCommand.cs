@@ -5,7 +5,7 @@ using Spectre.Console;
 
 namespace Aha.Cli.Commands;
 
-/// <summary>`aha bench train|generate`: speed and memory on this machine, a table and one JSON line last. Never asserted in tests.</summary>
+/// <summary>`aha bench train|generate|arch`: speed and memory on this machine, a table and one JSON line last. Never asserted in tests.</summary>
 static class BenchCommand
 {
     public static Command Create()
@@ -13,6 +13,7 @@ static class BenchCommand
         var command = new Command("bench", "Measure training and generation speed and memory on this machine (a table, then one JSON line).");
         command.Subcommands.Add(BenchTrainCommand.Create());
         command.Subcommands.Add(BenchGenerateCommand.Create());
+        command.Subcommands.Add(BenchArchCommand.Create());
         return command;
     }
 

@@ -14,15 +14,16 @@ static class DemoCommand
         var grpoSteps = new Option<int?>("--grpo-steps") { Description = "Override the GRPO steps." };
         var threads = new Option<int>("--threads") { Description = "CPU threads (0 = all cores).", DefaultValueFactory = _ => 0 };
         var seed = new Option<long>("--seed") { Description = "Seed of the whole demo.", DefaultValueFactory = _ => 42 };
+        var arch = new Option<string>("--arch") { Description = $"Base model architecture: {string.Join(", ", Architectures.Names)} (v3 = MLA + MoE + MTP).", DefaultValueFactory = _ => "llama" };
         var command = new Command("demo", "R1-Zero on a CPU in minutes: pretrain a base model on built-in data, evaluate, reinforce with GRPO (accuracy + format rewards), evaluate again, write a report.")
         {
-            output, quick, pretrainSteps, grpoSteps, threads, seed,
+            output, quick, pretrainSteps, grpoSteps, threads, seed, arch,
         };
         command.SetAction(r => Cli.Run(() =>
         {
             Runtime.TorchRuntime.Initialize(r.GetValue(threads));
             var options = r.GetValue(quick) ? DemoOptions.Quick : DemoOptions.Full;
-            options = options with { Seed = r.GetValue(seed) };
+            options = options with { Seed = r.GetValue(seed), Arch = r.GetValue(arch)! };
             if (r.GetValue(pretrainSteps) is { } p) options = options with { PretrainSteps = p };
             if (r.GetValue(grpoSteps) is { } g) options = options with { Grpo = options.Grpo with { Steps = g } };
             options.Validate();
@@ -32,7 +33,9 @@ static class DemoCommand
             var settings = new Dictionary<string, object>
             {
                 ["task"] = "addition (two 2-digit numbers), held-out split",
-                ["model"] = $"Llama-style, d {options.HiddenSize}, {options.Layers} layers, {options.Heads} heads, byte tokenizer",
+                ["model"] = options.Arch == "llama"
+                    ? $"Llama-style, d {options.HiddenSize}, {options.Layers} layers, {options.Heads} heads, byte tokenizer"
+                    : $"{Architectures.Describe(options.Arch)}, d {options.HiddenSize}, {options.Layers} layers, {options.Heads} heads, byte tokenizer",
                 ["pretrain steps"] = options.PretrainSteps,
                 ["pretrain tokens"] = (long)options.PretrainSteps * options.PretrainBatch * options.SequenceLength,
                 ["grpo steps"] = options.Grpo.Steps,
@@ -48,7 +51,7 @@ static class DemoCommand
             };
             string report = DemoReport.Write(dir, new DemoReportInput
             {
-                Command = "aha demo" + (r.GetValue(quick) ? " --quick" : ""),
+                Command = "aha demo" + (r.GetValue(quick) ? " --quick" : "") + (options.Arch == "llama" ? "" : $" --arch {options.Arch}"),
                 Settings = settings,
                 Base = new ModelEvaluation(result.BaseGreedy, result.BaseSampled),
                 Final = new ModelEvaluation(result.FinalGreedy, result.FinalSampled),

@@ -21,16 +21,30 @@ static class InfoCommand
             if (r.GetValue(modelPath) is not { } path) return;
             var checkpoint = ModelLoader.Open(path);
             var config = checkpoint.Config;
-            // The meta device gives every shape without allocating or reading a weight.
-            using var model = new LlamaModel(config, torch.META);
-            long parameters = model.parameters().Sum(p => p.numel());
-            long kvBytesPerToken = 2L * config.NumHiddenLayers * config.NumKeyValueHeads * config.HeadDim * sizeof(float);
+            var size = ModelSize.Of(config);
             Console.WriteLine($"checkpoint: {checkpoint.Directory}{(checkpoint.State is { } s ? $" (step {s.Step}, {s.Trainer})" : "")}");
-            Console.WriteLine($"parameters: {parameters:N0}");
-            Console.WriteLine($"layers:     {config.NumHiddenLayers} × (d {config.HiddenSize}, heads {config.NumAttentionHeads}/{config.NumKeyValueHeads} kv, ffn {config.IntermediateSize})");
-            Console.WriteLine($"kv cache:   {kvBytesPerToken:N0} bytes per token (fp32)");
+            Console.WriteLine($"arch:       {(config.IsDeepSeekV3 ? $"DeepSeek-V3-style ({string.Join(" + ", Features(config))})" : "Llama")}");
+            Console.WriteLine($"parameters: {size.TotalParameters:N0} total{(size.MtpParameters > 0 ? $" ({size.MtpParameters:N0} in MTP modules, dropped at inference)" : "")}");
+            Console.WriteLine($"active:     {size.ActiveParameters:N0} per token ({size.ActiveParameters * 100.0 / size.TotalParameters:F0}% of total)");
+            Console.WriteLine($"layers:     {config.NumHiddenLayers} × (d {config.HiddenSize}, {Attention(config)}, {Mlp(config)})");
+            Console.WriteLine($"kv cache:   {size.KvCacheBytesPerToken:N0} bytes per token (fp32, all layers)");
             Console.WriteLine($"config:     {config.ToJson().ReplaceLineEndings("\n            ")}");
         }));
         return command;
     }
+
+    static IEnumerable<string> Features(ModelConfig c)
+    {
+        if (c.UsesMla) yield return "MLA";
+        if (c.UsesMoe) yield return "MoE";
+        if (c.UsesMtp) yield return $"MTP ×{c.NumNextnPredictLayers}";
+    }
+
+    static string Attention(ModelConfig c) => c.UsesMla
+        ? $"MLA {c.NumAttentionHeads} heads, d_c {c.KvLoraRank}, d_R {c.QkRopeHeadDim}, q rank {(c.QLoraRank is > 0 ? c.QLoraRank : "none")}"
+        : $"heads {c.NumAttentionHeads}/{c.NumKeyValueHeads} kv";
+
+    static string Mlp(ModelConfig c) => c.UsesMoe
+        ? $"MoE from layer {c.FirstKDenseReplace}: {c.NSharedExperts} shared + top-{c.NumExpertsPerTok} of {c.NRoutedExperts} routed, width {c.MoeIntermediateSize}; dense ffn {c.IntermediateSize}"
+        : $"ffn {c.IntermediateSize}";
 }

@@ -23,10 +23,11 @@ static class PretrainCommand
         var data = new Option<string?>("--data") { Description = "Pretraining text: JSONL with a \"text\" field per row (default: the built-in corpus)." };
         var corpus = new Option<string>("--corpus") { Description = $"Built-in corpus when no --data: {string.Join(", ", BuiltinCorpus.Names)}.", DefaultValueFactory = _ => "arithmetic" };
         var size = new Option<string>("--model-size") { Description = $"Model shape: {string.Join(", ", ModelPresets.Names)}.", DefaultValueFactory = _ => "small" };
+        var arch = new Option<string>("--arch") { Description = $"Architecture of the --model-size shape: {string.Join(", ", Architectures.Names)} (v3 = MLA + MoE + MTP, about the same active parameters).", DefaultValueFactory = _ => "llama" };
         var valFraction = new Option<double>("--val-fraction") { Description = "Share of --data documents held out for validation (by content hash).", DefaultValueFactory = _ => 0.01 };
         var run = new RunOptions();
         var trainer = new TrainerCliOptions(Defaults);
-        var command = new Command("pretrain", "Pretrain a model from scratch on next-token loss over packed documents.") { output, data, corpus, size, valFraction };
+        var command = new Command("pretrain", "Pretrain a model from scratch on next-token loss over packed documents.") { output, data, corpus, size, arch, valFraction };
         run.AddTo(command);
         trainer.AddTo(command);
         command.SetAction(r => Cli.Run(() =>
@@ -45,7 +46,7 @@ static class PretrainCommand
             double fraction = r.GetValue(valFraction);
             if (fraction is < 0 or >= 1) throw new ArgumentException($"--val-fraction {fraction}: must be in [0, 1).");
 
-            var config = resume?.Config ?? ModelPresets.Get(r.GetValue(size)!, options.SequenceLength);
+            var config = resume?.Config ?? Architectures.Apply(ModelPresets.Get(r.GetValue(size)!, options.SequenceLength), r.GetValue(arch)!);
             if (options.SequenceLength > config.MaxPositionEmbeddings)
                 throw new ArgumentException($"--seq-len {options.SequenceLength} exceeds the model's max_position_embeddings {config.MaxPositionEmbeddings}.");
             torch.manual_seed(options.Seed);
@@ -71,7 +72,9 @@ static class PretrainCommand
 
             double peak = MatmulPeak.Measure(device: device);
             long parameters = model.parameters().Sum(p => p.numel());
-            Console.Error.WriteLine($"model {parameters:N0} parameters ({config.NumHiddenLayers} layers, d {config.HiddenSize}); matmul peak {peak / 1e9:F1} GFLOP/s; {options.TokensPerStep:N0} tokens/step");
+            var modelSize = ModelSize.Of(config);
+            string active = config.IsDeepSeekV3 ? $", {modelSize.ActiveParameters:N0} active per token" : "";
+            Console.Error.WriteLine($"model {parameters:N0} parameters{active} ({config.NumHiddenLayers} layers, d {config.HiddenSize}); matmul peak {peak / 1e9:F1} GFLOP/s; {options.TokensPerStep:N0} tokens/step");
             var template = new TrainingState { Step = 0, Seed = options.Seed, Trainer = "pretrain" }
                 .WithOptions(options).With("data", file).With("corpus", file is null ? corpusName : null);
             var result = TrainingSession.Run((log, onStep) => new LanguageModelTrainer(model, options, source)

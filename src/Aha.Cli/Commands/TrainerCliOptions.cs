@@ -7,7 +7,7 @@ namespace Aha.Cli.Commands;
 sealed class TrainerCliOptions
 {
     readonly Option<int> _steps, _batchSize, _seqLen, _gradAccum, _warmup, _evalEvery, _saveEvery, _keepLast, _logEvery, _maxBadSteps, _evalBatches;
-    readonly Option<double> _lr, _weightDecay, _gradClip;
+    readonly Option<double> _lr, _weightDecay, _gradClip, _mtpWeight, _balanceWeight, _biasGamma;
     readonly Option<long> _seed;
     readonly Option<bool> _tensorboard;
 
@@ -27,6 +27,9 @@ sealed class TrainerCliOptions
         _lr = new Option<double>("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => defaults.LearningRate };
         _weightDecay = new Option<double>("--weight-decay") { Description = "AdamW weight decay on matrices.", DefaultValueFactory = _ => defaults.WeightDecay };
         _gradClip = new Option<double>("--grad-clip") { Description = "Gradient-norm clip (0 = off).", DefaultValueFactory = _ => defaults.GradClip };
+        _mtpWeight = new Option<double>("--mtp-weight") { Description = "λ, weight of the multi-token-prediction loss (models with MTP; 0 = off).", DefaultValueFactory = _ => defaults.MtpWeight };
+        _balanceWeight = new Option<double>("--balance-weight") { Description = "α, weight of the sequence-wise expert balance loss (MoE models; 0 = off).", DefaultValueFactory = _ => defaults.BalanceWeight };
+        _biasGamma = new Option<double>("--bias-gamma") { Description = "γ, router-bias step of auxiliary-loss-free balancing after each step (MoE models; 0 = off).", DefaultValueFactory = _ => defaults.BiasGamma };
         _seed = new Option<long>("--seed") { Description = "Seed of initialisation and data order.", DefaultValueFactory = _ => defaults.Seed };
         _tensorboard = new Option<bool>("--tensorboard") { Description = "Also write TensorBoard event files to OUT/tensorboard." };
     }
@@ -37,7 +40,7 @@ sealed class TrainerCliOptions
     public void AddTo(Command command)
     {
         foreach (var option in new Option[] { _steps, _batchSize, _seqLen, _gradAccum, _lr, _warmup, _weightDecay, _gradClip, _evalEvery,
-                     _evalBatches, _saveEvery, _keepLast, _logEvery, _maxBadSteps, _seed, _tensorboard })
+                     _evalBatches, _saveEvery, _keepLast, _logEvery, _maxBadSteps, _seed, _tensorboard, _mtpWeight, _balanceWeight, _biasGamma })
             command.Options.Add(option);
     }
 
@@ -68,6 +71,9 @@ sealed class TrainerCliOptions
             MaxBadSteps = Pick(_maxBadSteps, baseline.MaxBadSteps),
             Seed = Pick(_seed, baseline.Seed),
             TensorBoard = Pick(_tensorboard, baseline.TensorBoard),
+            MtpWeight = Pick(_mtpWeight, baseline.MtpWeight),
+            BalanceWeight = Pick(_balanceWeight, baseline.BalanceWeight),
+            BiasGamma = Pick(_biasGamma, baseline.BiasGamma),
         };
         if (resuming)
             foreach (var (name, was, now) in new[]

@@ -1,3 +1,5 @@
+using Aha.Model;
+
 namespace Aha.Training;
 
 /// <summary>
@@ -9,6 +11,8 @@ public sealed record DemoOptions
     public int HiddenSize { get; init; } = 128;
     public int Layers { get; init; } = 4;
     public int Heads { get; init; } = 4;
+    /// <summary>The base model's architecture, one of <see cref="Architectures.Names"/>: "llama" (dense) or a DeepSeek-V3-style variant of the same shape.</summary>
+    public string Arch { get; init; } = "llama";
     public int PretrainSteps { get; init; } = 900;
     public int PretrainBatch { get; init; } = 32;
     public int SequenceLength { get; init; } = 128;
@@ -33,9 +37,21 @@ public sealed record DemoOptions
         Samples = 4,
     };
 
+    /// <summary>The base model to pretrain: a dense shape from <see cref="HiddenSize"/>, <see cref="Layers"/> and <see cref="Heads"/>, then <see cref="Arch"/>'s features.</summary>
+    public ModelConfig BaseModelConfig()
+    {
+        var dense = new ModelConfig
+        {
+            HiddenSize = HiddenSize, NumHiddenLayers = Layers, NumAttentionHeads = Heads, NumKeyValueHeads = Heads,
+            IntermediateSize = HiddenSize * 8 / 3 / 8 * 8, MaxPositionEmbeddings = 256,
+        }.Validate();
+        return Architectures.Apply(dense, Arch);
+    }
+
     public DemoOptions Validate()
     {
         void Require(bool ok, string message) { if (!ok) throw new ArgumentException($"demo: {message}"); }
+        Require(Architectures.Names.Contains(Arch), $"arch '{Arch}' is not one of {string.Join(", ", Architectures.Names)}.");
         Require(PretrainSteps > 0, $"pretrain steps must be positive (got {PretrainSteps}).");
         Require(EvalProblems > 0, $"eval problems must be positive (got {EvalProblems}).");
         Require(SampledProblems >= 0 && SampledProblems <= EvalProblems, $"sampled problems must be in [0, {EvalProblems}] (got {SampledProblems}).");

@@ -41,8 +41,11 @@ public sealed partial class LanguageModelTrainer(LlamaModel model, LanguageModel
         long step = resume is null ? 0 : Restore(resume, optimizer);
         RemoveCheckpointsAfter(step);
         using var metrics = RunDirectory is null ? null : new MetricsLog(RunDirectory, o.TensorBoard);
-        long parameters = model.parameters().Sum(p => p.numel());
-        double flopsPerToken = Flops.TrainingPerToken(model.Config, parameters, o.SequenceLength);
+        var config = model.Config;
+        bool useMtp = config.UsesMtp && o.MtpWeight > 0, useBalance = config.UsesMoe && o.BalanceWeight > 0;
+        var size = ModelSize.Of(config);
+        // MFU counts the weights a token passes through: its experts, not all of them; and the MTP modules while they train.
+        double flopsPerToken = Flops.TrainingPerToken(config, size.ActiveParameters + (useMtp ? size.MtpParameters : 0), o.SequenceLength);
         var session = Stopwatch.StartNew();
         long firstStep = step, skipped = 0, windowTokens = 0;
         int badInRow = 0;
@@ -66,7 +69,7 @@ public sealed partial class LanguageModelTrainer(LlamaModel model, LanguageModel
             foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
             var batches = Enumerable.Range(0, o.GradAccum).Select(_ => train.Next()).ToList();
             long scored = Math.Max(1, batches.Sum(b => b.ScoredTokens));
-            double loss = 0, gradNorm;
+            double loss = 0, mtpLoss = 0, balanceLoss = 0, gradNorm;
             bool finite;
             using (var scope = NewDisposeScope())
             {
@@ -74,14 +77,28 @@ public sealed partial class LanguageModelTrainer(LlamaModel model, LanguageModel
                 foreach (var batch in batches)
                 {
                     // Dividing every micro-batch by the step's total scored tokens makes B×k ≡ (kB)×1, even for ragged SFT rows.
-                    var part = NextTokenLoss.Sum(model, batch) / scored;
-                    part.backward();
-                    loss += part.item<float>();
+                    if (useMtp || useBalance)
+                    {
+                        var (total, main, mtp, balance) = NextTokenLoss.SumWithAuxiliary(model, batch, useMtp ? o.MtpWeight : 0, useBalance ? o.BalanceWeight : 0);
+                        (total / scored).backward();
+                        loss += main.item<float>() / scored;
+                        mtpLoss += mtp.item<float>() / scored;
+                        balanceLoss += balance.item<float>() / scored;
+                    }
+                    else
+                    {
+                        var part = NextTokenLoss.Sum(model, batch) / scored;
+                        part.backward();
+                        loss += part.item<float>();
+                    }
                 }
                 gradNorm = nn.utils.clip_grad_norm_(model.parameters(), o.GradClip > 0 ? o.GradClip : double.PositiveInfinity);
-                finite = double.IsFinite(loss) && double.IsFinite(gradNorm);
+                finite = double.IsFinite(loss + mtpLoss + balanceLoss) && double.IsFinite(gradNorm);
                 if (finite) optimizer.step();
             }
+            // Auxiliary-loss-free balancing: the bias follows the load this step measured; a skipped step only forgets it.
+            var loads = model.UpdateRouterBias(finite ? o.BiasGamma : 0);
+            double loadMax = loads.Count == 0 ? 0 : loads.Max(l => l.MaxOverMean);
             step++;
             double seconds = clock.Elapsed.TotalSeconds;
             long tokens = batches.Sum(b => (long)b.Inputs.Length);
@@ -100,17 +117,27 @@ public sealed partial class LanguageModelTrainer(LlamaModel model, LanguageModel
                     return new(TrainingOutcome.Diverged, step, lastLoss, validationLoss, tokensPerSecond, mfu, skipped, saved);
                 }
             }
-            metrics?.Write("train", step, new Dictionary<string, double>
+            var scalars = new Dictionary<string, double>
             {
                 ["loss"] = loss, ["lr"] = lr, ["grad_norm"] = gradNorm, ["tokens_per_second"] = tokens / seconds, ["mfu"] = stepMfu,
-            });
+            };
+            if (useMtp) scalars["mtp_loss"] = mtpLoss;
+            if (useBalance) scalars["balance_loss"] = balanceLoss;
+            if (loads.Count > 0)
+            {
+                scalars["expert_load_max_over_mean"] = loadMax; // the worst MoE layer this step: 1 = balanced
+                foreach (var load in loads) scalars[$"expert_load_max_over_mean_layer{load.Layer}"] = load.MaxOverMean;
+            }
+            metrics?.Write("train", step, scalars);
 
             if (step % o.LogEvery == 0 || step == firstStep + 1 || step == o.Steps)
             {
                 tokensPerSecond = windowTokens / windowSeconds;
                 mfu = PeakFlops > 0 ? tokensPerSecond * flopsPerToken / PeakFlops : 0;
                 double eta = (o.Steps - step) * session.Elapsed.TotalSeconds / (step - firstStep);
-                Log(FormatLine(step, o.Steps, loss, lr, gradNorm, tokensPerSecond, mfu, eta));
+                string extra = (useMtp ? string.Create(CultureInfo.InvariantCulture, $" | mtp {mtpLoss:F4}") : "")
+                    + (loads.Count > 0 ? string.Create(CultureInfo.InvariantCulture, $" | load {loadMax:F2}") : "");
+                Log(FormatLine(step, o.Steps, loss, lr, gradNorm, tokensPerSecond, mfu, eta) + extra);
                 (windowTokens, windowSeconds) = (0, 0);
             }
             if (o.EvalEvery > 0 && Validation.Count > 0 && (step % o.EvalEvery == 0 || step == o.Steps))
@@ -124,7 +151,7 @@ public sealed partial class LanguageModelTrainer(LlamaModel model, LanguageModel
                 saved = Save(step, optimizer) ?? saved;
                 savedStep = step;
             }
-            OnStep?.Invoke(new StepReport(step, loss, lr, gradNorm, !finite, tokens / seconds, stepMfu, seconds));
+            OnStep?.Invoke(new StepReport(step, loss, lr, gradNorm, !finite, tokens / seconds, stepMfu, seconds) { MtpLoss = mtpLoss, ExpertLoads = loads });
         }
         if (badInRow > 0) Warn($"the last step was non-finite, so it was not saved; the newest checkpoint is {saved ?? "none"}.");
         return new(TrainingOutcome.Completed, step, lastLoss, validationLoss, tokensPerSecond, mfu, skipped, saved);

@@ -40,6 +40,12 @@ public sealed record LanguageModelTrainerOptions
     public long Seed { get; init; } = 42;
     /// <summary>Also write TensorBoard event files.</summary>
     public bool TensorBoard { get; init; }
+    /// <summary>λ, weight of the multi-token-prediction loss when the model has MTP modules (DeepSeek-V3: 0.3, later 0.1); 0 = off.</summary>
+    public double MtpWeight { get; init; } = 0.3;
+    /// <summary>α, weight of the sequence-wise expert balance loss when the model has MoE layers (DeepSeek-V3: 1e-4); 0 = off.</summary>
+    public double BalanceWeight { get; init; } = 1e-4;
+    /// <summary>γ, the router-bias step of auxiliary-loss-free balancing after each optimizer step (DeepSeek-V3: 0.001); 0 = off.</summary>
+    public double BiasGamma { get; init; } = 0.001;
 
     /// <summary>Tokens each optimizer step reads: B × T × accumulation.</summary>
     public long TokensPerStep => (long)BatchSize * SequenceLength * GradAccum;
@@ -63,6 +69,9 @@ public sealed record LanguageModelTrainerOptions
         Require(KeepLast >= 0, $"--keep-last {KeepLast}: must be 0 (keep all) or positive.");
         Require(LogEvery > 0, $"--log-every {LogEvery}: must be positive.");
         Require(MaxBadSteps > 0, $"--max-bad-steps {MaxBadSteps}: must be positive.");
+        Require(MtpWeight >= 0 && double.IsFinite(MtpWeight), $"--mtp-weight {MtpWeight}: must be 0 (off) or positive, e.g. 0.3.");
+        Require(BalanceWeight >= 0 && double.IsFinite(BalanceWeight), $"--balance-weight {BalanceWeight}: must be 0 (off) or positive, e.g. 1e-4.");
+        Require(BiasGamma >= 0 && double.IsFinite(BiasGamma), $"--bias-gamma {BiasGamma}: must be 0 (off) or positive, e.g. 0.001.");
         return this;
     }
 }

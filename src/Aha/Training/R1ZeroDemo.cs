@@ -29,12 +29,8 @@ public static class R1ZeroDemo
         var phases = new Dictionary<string, double>();
         var task = TaskRegistry.Addition();
 
-        log($"1/4 pretraining a base model on the built-in reasoning corpus ({o.PretrainSteps} steps)");
-        var config = new ModelConfig
-        {
-            HiddenSize = o.HiddenSize, NumHiddenLayers = o.Layers, NumAttentionHeads = o.Heads, NumKeyValueHeads = o.Heads,
-            IntermediateSize = o.HiddenSize * 8 / 3 / 8 * 8, MaxPositionEmbeddings = 256,
-        }.Validate();
+        log($"1/4 pretraining a base model{(o.Arch == "llama" ? "" : $" ({Architectures.Describe(o.Arch)})")} on the built-in reasoning corpus ({o.PretrainSteps} steps)");
+        var config = o.BaseModelConfig();
         torch.manual_seed(o.Seed);
         var model = new LlamaModel(config);
         var pretrain = new LanguageModelTrainerOptions
