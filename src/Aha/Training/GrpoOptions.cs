@@ -44,6 +44,9 @@ public sealed record GrpoOptions
     /// <summary>DAPO: truncated completions count for nothing (masked from the loss).</summary>
     public bool MaskTruncated { get; init; }
 
+    /// <summary>MoE policies: the auxiliary-loss-free balancing step γ applied after each update (DeepSeek-V3: 0.001; 0 = off).</summary>
+    public double RouterBiasGamma { get; init; } = 0.001;
+
     public long Seed { get; init; } = 1;
     public int SaveEvery { get; init; } = 0;
     public int KeepLast { get; init; } = 2;
@@ -65,6 +68,7 @@ public sealed record GrpoOptions
         Require(Beta >= 0, $"--beta must be ≥ 0 (got {Beta}).");
         Require(ReferenceResetEvery >= 0, $"--ref-reset must be ≥ 0 (got {ReferenceResetEvery}).");
         Require(MaxSamplingRounds >= 1, $"max sampling rounds must be ≥ 1 (got {MaxSamplingRounds}).");
+        Require(RouterBiasGamma >= 0 && double.IsFinite(RouterBiasGamma), $"router bias γ must be ≥ 0 (got {RouterBiasGamma}).");
         Require(SaveEvery >= 0, $"--save-every must be ≥ 0 (got {SaveEvery}).");
         return this;
     }

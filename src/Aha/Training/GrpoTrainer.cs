@@ -297,7 +297,10 @@ public sealed class GrpoTrainer : IDisposable
                 _optimizer.zero_grad();
                 l.backward();
                 double norm = nn.utils.clip_grad_norm_(_policy.parameters(), _options.MaxGradNorm);
-                if (!double.IsFinite(norm) || !float.IsFinite(stats.Loss))
+                bool finite = double.IsFinite(norm) && float.IsFinite(stats.Loss);
+                // MoE policies: move the routing bias toward balance from the loads of this forward (resets the counts; γ 0 on a skipped step).
+                _policy.UpdateRouterBias(finite ? _options.RouterBiasGamma : 0);
+                if (!finite)
                 {
                     _optimizer.zero_grad();
                     skipped = true;

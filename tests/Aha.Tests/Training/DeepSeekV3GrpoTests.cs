@@ -33,4 +33,24 @@ public class DeepSeekV3GrpoTests
             Assert.True(double.IsFinite(step[name]), $"{name} = {step[name]}");
         Assert.Contains(model.named_parameters(), p => !p.parameter.data<float>().ToArray().SequenceEqual(before[p.name]));
     }
+
+    [Fact]
+    public void A_grpo_update_on_a_moe_policy_moves_the_router_bias()
+    {
+        var dense = new ModelConfig
+        {
+            VocabSize = ByteTokenizer.VocabSize, HiddenSize = 32, IntermediateSize = 64, NumHiddenLayers = 2,
+            NumAttentionHeads = 4, NumKeyValueHeads = 4, MaxPositionEmbeddings = 64,
+        }.Validate();
+        var model = TinyModels.Random(Architectures.Apply(dense, "moe"), seed: 7);
+        static float[] Biases(LlamaModel m) => m.state_dict().Where(kv => kv.Key.EndsWith("e_score_correction_bias", StringComparison.Ordinal))
+            .SelectMany(kv => kv.Value.data<float>().ToArray()).ToArray();
+        var before = Biases(model);
+        Assert.NotEmpty(before);
+        var rewards = new RewardSet([(new DelegateReward("ascii_first", (Completion c) => c.Text.Length > 0 && c.Text[0] < 128 ? 1f : 0f), 1f)]);
+        using var trainer = new GrpoTrainer(model, new ArithmeticTask(ArithmeticOptions.Level(1)), rewards,
+            new GrpoOptions { PromptsPerStep = 2, GroupSize = 8, MaxCompletionTokens = 6, Beta = 0f, Seed = 5 });
+        trainer.Step(0);
+        Assert.False(before.SequenceEqual(Biases(model)), "the router bias should move toward balance after an update");
+    }
 }
