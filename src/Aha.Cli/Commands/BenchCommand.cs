@@ -5,7 +5,7 @@ using Spectre.Console;
 
 namespace Aha.Cli.Commands;
 
-/// <summary>`aha bench train|generate|arch`: speed and memory on this machine, a table and one JSON line last. Never asserted in tests.</summary>
+/// <summary>`aha bench train|generate|arch|grpo`: speed and memory on this machine, a table and one JSON line last. Never asserted in tests.</summary>
 static class BenchCommand
 {
     public static Command Create()
@@ -14,6 +14,7 @@ static class BenchCommand
         command.Subcommands.Add(BenchTrainCommand.Create());
         command.Subcommands.Add(BenchGenerateCommand.Create());
         command.Subcommands.Add(BenchArchCommand.Create());
+        command.Subcommands.Add(BenchGrpoCommand.Create());
         return command;
     }
 
