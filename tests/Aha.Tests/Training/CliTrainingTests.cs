@@ -24,9 +24,9 @@ public class CliTrainingTests
         {
             using var process = new CliProcess(Pretrain(dir, kill == 0 ? [] : ["--resume"]));
             // Wait for this process's first save (a checkpoint every step: saves are a large share of the time), then kill at a random moment.
-            long before = Checkpoint.TryLoadLatest(dir)?.State?.Step ?? 0;
+            long before = Math.Max(0, SavedStep(dir));
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            while ((Checkpoint.TryLoadLatest(dir)?.State?.Step ?? 0) <= before && !process.HasExited && clock.Elapsed < Timeout) Thread.Sleep(20);
+            while (SavedStep(dir) <= before && !process.HasExited && clock.Elapsed < Timeout) Thread.Sleep(20);
             Assert.False(process.HasExited, $"aha exited early:\n{process.Stderr}");
             Thread.Sleep(random.Next(0, 600));
             process.Kill();
@@ -43,6 +43,16 @@ public class CliTrainingTests
         Assert.Contains($"resuming from", stderr, StringComparison.Ordinal);
         Assert.Contains("\"outcome\":\"completed\"", stdout.TrimEnd().Split('\n')[^1], StringComparison.Ordinal);
         Assert.Equal(step + 2, Checkpoint.LoadLatest(dir).State!.Step);
+    }
+
+    /// <summary>
+    /// The latest saved step, or −1 when the read raced the live process: it prunes old checkpoints (--keep-last) while
+    /// we read, so a folder named by `latest` a moment ago can vanish. Only the reads after the kill must succeed.
+    /// </summary>
+    static long SavedStep(string dir)
+    {
+        try { return Checkpoint.TryLoadLatest(dir)?.State?.Step ?? 0; }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException) { return -1; }
     }
 
     [Fact]
