@@ -32,9 +32,10 @@ public class GrpoTrainerTests
     public void Seeded_rollouts_repeat_exactly()
     {
         var rewards = new RewardSet([(new FormatReward(), 1f)]);
+        var initial = TinyModels.Random(Config());
         GrpoStep Run()
         {
-            using var trainer = new GrpoTrainer(TinyModels.Random(Config()), Task, rewards, Options());
+            using var trainer = new GrpoTrainer(Copy(initial), Task, rewards, Options());
             return trainer.Step(0);
         }
         var a = Run();
@@ -99,13 +100,14 @@ public class GrpoTrainerTests
         var rewards = RewardSet.R1Zero(Task);
         var options = Options(beta: 0.04f) with { Steps = 2, SaveEvery = 1 };
 
-        var straight = TinyModels.Random(Config());
+        var initial = TinyModels.Random(Config());
+        var straight = Copy(initial);
         using (var trainer = new GrpoTrainer(straight, Task, rewards, options) { RunDirectory = dirA.Path, Log = _ => { } })
             trainer.Run();
 
-        using (var first = new GrpoTrainer(TinyModels.Random(Config()), Task, rewards, options with { Steps = 1 }) { RunDirectory = dirB.Path, Log = _ => { } })
+        using (var first = new GrpoTrainer(Copy(initial), Task, rewards, options with { Steps = 1 }) { RunDirectory = dirB.Path, Log = _ => { } })
             first.Run();
-        var resumed = TinyModels.Random(Config());   // the base weights: the reference until its first reset
+        var resumed = Copy(initial);   // the base weights: the reference until its first reset
         using (var second = new GrpoTrainer(resumed, Task, rewards, options) { RunDirectory = dirB.Path, Log = _ => { } })
         {
             var (result, steps) = second.Run(Checkpoint.LoadLatest(dirB.Path));
@@ -115,6 +117,19 @@ public class GrpoTrainerTests
         }
         foreach (var ((name, a), (_, b)) in straight.named_parameters().Zip(resumed.named_parameters()))
             Assert.True(a.allclose(b, rtol: 0, atol: 1e-6), $"{name} differs after resume");
+    }
+
+    /// <summary>
+    /// The same weights in a new model. Two TinyModels.Random calls can differ when tests run in parallel, because
+    /// they seed torch's global generator, which other tests draw from at the same time.
+    /// </summary>
+    static LlamaModel Copy(LlamaModel source)
+    {
+        var model = new LlamaModel(source.Config);
+        using var noGrad = no_grad();
+        var weights = source.state_dict();
+        foreach (var (name, tensor) in model.state_dict()) tensor.copy_(weights[name]);
+        return model;
     }
 
     /// <summary>Mean over prompts of P(first completion token is an ASCII byte) under the model.</summary>
