@@ -38,11 +38,8 @@ static class PretrainCommand
             var resume = TrainingSession.PrepareRunFolder(outDir, r.GetValue(run.Resume), r.GetValue(run.Overwrite));
             var saved = resume?.State;
             var options = trainer.Read(r, saved?.GetOptions<LanguageModelTrainerOptions>() ?? Defaults, resume is not null);
-            string? file = r.GetValue(data) ?? saved?.Get<string>("data");
+            string? file = TrainingSession.DataFile(r.GetValue(data), saved);
             string corpusName = saved?.Get<string>("corpus") ?? r.GetValue(corpus)!;
-            if (resume is not null && r.GetValue(data) is { } given && given != saved?.Get<string>("data"))
-                throw new ArgumentException($"--data {given} differs from the resumed run's data; an exact resume needs the same data. Start a new run with another --out.");
-            if (file is not null && !File.Exists(file)) throw new FileNotFoundException($"--data {file}: no such file.");
             double fraction = r.GetValue(valFraction);
             if (fraction is < 0 or >= 1) throw new ArgumentException($"--val-fraction {fraction}: must be in [0, 1).");
 

@@ -25,7 +25,7 @@ static class SftCommand
         var modelPath = new Option<string?>("--model") { Description = "The model to fine-tune: a checkpoint or run folder (not needed with --resume)." };
         var output = new Option<string>("--out") { Description = "Run folder: checkpoints, metrics.jsonl, summary.json.", DefaultValueFactory = _ => "runs/sft" };
         var data = new Option<string?>("--data") { Description = "JSONL rows {\"prompt\",\"completion\"} or {\"messages\":[{\"role\",\"content\"}]} (default: the built-in corpus)." };
-        var corpus = new Option<string>("--corpus") { Description = $"Built-in conversations when no --data: {string.Join(", ", BuiltinCorpus.Names)}.", DefaultValueFactory = _ => "arithmetic" };
+        var corpus = new Option<string>("--corpus") { Description = "Built-in conversations when no --data: arithmetic.", DefaultValueFactory = _ => "arithmetic" };
         var valFraction = new Option<double>("--val-fraction") { Description = "Share of --data rows held out for validation (by content hash).", DefaultValueFactory = _ => 0.02 };
         var run = new RunOptions();
         var trainer = new TrainerCliOptions(Defaults);
@@ -43,9 +43,8 @@ static class SftCommand
             var resume = TrainingSession.PrepareRunFolder(outDir, r.GetValue(run.Resume), r.GetValue(run.Overwrite));
             var saved = resume?.State;
             var options = trainer.Read(r, saved?.GetOptions<LanguageModelTrainerOptions>() ?? Defaults, resume is not null);
-            string? file = r.GetValue(data) ?? saved?.Get<string>("data");
+            string? file = TrainingSession.DataFile(r.GetValue(data), saved);
             string corpusName = saved?.Get<string>("corpus") ?? r.GetValue(corpus)!;
-            if (file is not null && !File.Exists(file)) throw new FileNotFoundException($"--data {file}: no such file.");
             double fraction = r.GetValue(valFraction);
             if (fraction is < 0 or >= 1) throw new ArgumentException($"--val-fraction {fraction}: must be in [0, 1).");
 

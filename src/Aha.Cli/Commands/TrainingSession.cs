@@ -72,6 +72,19 @@ static class TrainingSession
         return result;
     }
 
+    /// <summary>
+    /// The run's data file: --data, or on resume the one the run was started with. An exact resume needs the same data,
+    /// so a different --data on resume is refused; a file that does not exist is refused before any work.
+    /// </summary>
+    public static string? DataFile(string? given, TrainingState? saved)
+    {
+        if (saved is not null && given is not null && given != saved.Get<string>("data"))
+            throw new ArgumentException($"--data {given} differs from the resumed run's data; an exact resume needs the same data. Start a new run with another --out.");
+        string? file = given ?? saved?.Get<string>("data");
+        if (file is not null && !File.Exists(file)) throw new FileNotFoundException($"--data {file}: no such file.");
+        return file;
+    }
+
     /// <summary>Writes OUT/summary.json and returns the same object as one JSON line for stdout.</summary>
     public static string WriteSummary(string dir, string command, TrainingResult result, long parameters, Stopwatch clock, JsonObject? extra = null)
     {

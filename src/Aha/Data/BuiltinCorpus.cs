@@ -23,8 +23,9 @@ public static class BuiltinCorpus
         : Items(name, split, seed).Select(item => $"{item.Prompt}\n{Worked(item)}");
 
     /// <summary>Endless SFT conversations: the problem as the user turn, the worked solution as the assistant turn.</summary>
-    public static IEnumerable<IReadOnlyList<ChatMessage>> Conversations(string name, TaskSplit split, long seed = 0) =>
-        Items(name, split, seed).Select(item => (IReadOnlyList<ChatMessage>)[new("user", item.Prompt), new("assistant", Worked(item))]);
+    public static IEnumerable<IReadOnlyList<ChatMessage>> Conversations(string name, TaskSplit split, long seed = 0) => name == "reasoning"
+        ? throw new ArgumentException("--corpus reasoning is a pretraining corpus (it mixes good and bad answers on purpose); for sft use --corpus arithmetic or --data FILE.jsonl.")
+        : Items(name, split, seed).Select(item => (IReadOnlyList<ChatMessage>)[new("user", item.Prompt), new("assistant", Worked(item))]);
 
     static string Worked(TaskItem item) => $"{item.Solution}\nThe answer is {item.Answer}.";
 
