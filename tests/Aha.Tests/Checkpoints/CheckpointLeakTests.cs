@@ -16,6 +16,7 @@ public class CheckpointLeakTests
         using var net = new TinyNet(tie: true);
         var config = new ModelConfig { HiddenSize = 8, NumAttentionHeads = 2, NumKeyValueHeads = 2 };
         Checkpoint.Save(run.Path, Checkpoint.StepName(0), net, config);
+        LiveTensors.Settle();
         long before = Tensor.TotalCount;
         for (int step = 1; step <= 3; step++)
         {

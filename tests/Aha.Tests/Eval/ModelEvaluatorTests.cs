@@ -187,6 +187,7 @@ public class ModelEvaluatorTests
     {
         using var model = NewModel();
         ModelEvaluator.Evaluate(model, Task, Items, Sampled); // warm-up: lazily built rotary tables are not leaks
+        LiveTensors.Settle();
         long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
         ModelEvaluator.Evaluate(model, Task, Items, Sampled);
         Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);

@@ -118,6 +118,7 @@ public class EngineTests
         var generator = new Engine(model);
         generator.Generate(Requests(Prompts), Sampled); // warm-up: lazily built tables are not leaks
         var statistics = DisposeScopeManager.Statistics;
+        LiveTensors.Settle();
         long before = statistics.ThreadTotalLiveCount;
         var live = new List<long>();
         generator.Generate(Requests(Prompts), Sampled with { MaxNewTokens = 24, StopTokenIds = [] }, (row, _) =>

@@ -52,6 +52,7 @@ public class EngineVariantTests
         var engine = new Engine(model);
         engine.Generate(Requests(Prompts), Sampled); // warm-up
         var statistics = DisposeScopeManager.Statistics;
+        LiveTensors.Settle();
         long before = statistics.ThreadTotalLiveCount;
         var live = new List<long>();
         engine.Generate(Requests(Prompts), Sampled with { MaxNewTokens = 16, StopTokenIds = [] }, (row, _) =>

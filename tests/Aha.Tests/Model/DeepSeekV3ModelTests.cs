@@ -106,6 +106,7 @@ public class DeepSeekV3ModelTests
         }
         Step(); // warm-up: gradients are allocated once
         var statistics = DisposeScopeManager.Statistics;
+        LiveTensors.Settle();
         long before = statistics.ThreadTotalLiveCount;
         for (int i = 0; i < 3; i++) Step();
         Assert.Equal(before, statistics.ThreadTotalLiveCount);
