@@ -6,7 +6,12 @@ the same step (batch 16 × seq 256, AdamW, clipping) and the same decode shape (
 sampling at temperature 1), written directly in torch so that what .NET costs or saves per op shows up as a ratio.
 Prints a table and one JSON line last. Not run in CI:
 
-    apt-get install python3-torch && /usr/bin/python3 bench/pytorch_reference.py [--steps 12] [--threads N]
+    apt-get install python3-torch libopenblas0-pthread
+    /usr/bin/python3 bench/pytorch_reference.py [--steps 6] [--threads N]
+
+Debian's python3-torch links the generic libblas.so.3; without OpenBLAS installed that is the reference (netlib)
+BLAS, hundreds of times slower (one training step took minutes). The BLAS actually loaded is printed.
+Each phase prints its line as soon as it finishes.
 """
 import json
 import math
@@ -54,11 +59,10 @@ def forward(p, ids, start=0, cache=None):
         h = rms(x, p[f"{l}.n1"])
         q, k, v = (F.linear(h, p[f"{l}.{n}"]).view(b, t, H, HD).transpose(1, 2) for n in "qkv")
         q, k = rope(q, pos), rope(k, pos)
-        if cache is not None:
-            if l in cache:
-                k = torch.cat([cache[l][0], k], 2)
-                v = torch.cat([cache[l][1], v], 2)
-            cache[l] = (k, v)
+        if cache is not None:  # preallocated (L, 2, B, H, capacity, HD), written in place like Aha's KvCache
+            cache[l, 0, :, :, start:start + t] = k
+            cache[l, 1, :, :, start:start + t] = v
+            k, v = cache[l, 0, :, :, :start + t], cache[l, 1, :, :, :start + t]
         scores = (q @ k.transpose(-1, -2)) / math.sqrt(HD)
         if t > 1:
             mask = torch.ones(t, k.shape[2], dtype=torch.bool).tril(k.shape[2] - t)
@@ -91,7 +95,7 @@ def bench_train(p, steps):
 def bench_decode(p, batch, prompt=64, new=256):
     ids = torch.randint(0, 256, (batch, prompt))
     t0 = time.perf_counter()
-    cache = {}
+    cache = torch.zeros(L, 2, batch, H, prompt + new, HD)
     logits = forward(p, ids, 0, cache)[:, -1]
     for i in range(new):
         nxt = torch.multinomial(logits.softmax(-1), 1)
@@ -101,8 +105,15 @@ def bench_decode(p, batch, prompt=64, new=256):
     return batch * new / (time.perf_counter() - t0)
 
 
+def loaded_blas():
+    """The BLAS library this process actually mapped (Debian switches libblas.so.3 by alternatives)."""
+    with open("/proc/self/maps") as maps:
+        libs = {line.split()[-1] for line in maps if "blas" in line.split()[-1]}
+    return ", ".join(sorted(os.path.basename(os.path.dirname(l)) + "/" + os.path.basename(l) for l in libs)) or "unknown"
+
+
 def main():
-    steps = int(sys.argv[sys.argv.index("--steps") + 1]) if "--steps" in sys.argv else 12
+    steps = int(sys.argv[sys.argv.index("--steps") + 1]) if "--steps" in sys.argv else 6
     # Debian's torch starts with one thread here; use every core, as `aha bench` does.
     threads = int(sys.argv[sys.argv.index("--threads") + 1]) if "--threads" in sys.argv else os.cpu_count()
     torch.set_num_threads(threads)
@@ -111,17 +122,18 @@ def main():
     a = torch.randn(1024, 1024)
     best = min((lambda: (lambda t0: (a @ a, time.perf_counter() - t0)[1])(time.perf_counter()))() for _ in range(10))
     peak = 2 * 1024 ** 3 / best
+    blas = loaded_blas()
+    print(f"plain PyTorch {torch.__version__} ({blas}), {torch.get_num_threads()} threads, {n:,} parameters", flush=True)
+    print(f"matmul peak          {peak / 1e9:8.1f} GFLOP/s", flush=True)
     train = bench_train(p, steps)
+    flops_train = 6 * n + 12 * L * D * SEQ
+    print(f"train tokens/s       {train:8.0f}   MFU {train * flops_train / peak:6.1%}", flush=True)
     for t in p.values():
         t.requires_grad_(False)
-    dec = {b: bench_decode(p, b) for b in (1, 8, 64)}
-    blas = next((line.strip() for line in torch.__config__.show().splitlines() if "BLAS_INFO" in line), "unknown")
-    flops_train = 6 * n + 12 * L * D * SEQ
-    print(f"plain PyTorch {torch.__version__} ({blas}), {torch.get_num_threads()} threads, {n:,} parameters")
-    print(f"matmul peak          {peak / 1e9:8.1f} GFLOP/s")
-    print(f"train tokens/s       {train:8.0f}   MFU {train * flops_train / peak:6.1%}")
-    for b, r in dec.items():
-        print(f"decode b{b:<2} tokens/s  {r:8.0f}   MFU {r * 2 * n / peak:6.1%}")
+    dec = {}
+    for b in (1, 8, 64):
+        dec[b] = r = bench_decode(p, b)
+        print(f"decode b{b:<2} tokens/s  {r:8.0f}   MFU {r * 2 * n / peak:6.1%}", flush=True)
     print(json.dumps({"bench": "pytorch_reference", "torch": torch.__version__, "blas": blas, "threads": torch.get_num_threads(),
                       "parameters": n, "matmul_peak_flops": round(peak), "train_tokens_per_second": round(train, 1),
                       **{f"decode_tokens_per_second_b{b}": round(r, 1) for b, r in dec.items()}}))

@@ -28,9 +28,9 @@ internal sealed class LlamaAttention : Attention
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
-        var q = _q.forward(x).view(b, t, _heads, _headDim).transpose(1, 2);   // (B, H, T, D)
-        var k = _k.forward(x).view(b, t, _kvHeads, _headDim).transpose(1, 2); // (B, Hkv, T, D)
-        var v = _v.forward(x).view(b, t, _kvHeads, _headDim).transpose(1, 2); // (B, Hkv, T, D)
+        var q = SkinnyLinear.Forward(_q, x).view(b, t, _heads, _headDim).transpose(1, 2);   // (B, H, T, D)
+        var k = SkinnyLinear.Forward(_k, x).view(b, t, _kvHeads, _headDim).transpose(1, 2); // (B, Hkv, T, D)
+        var v = SkinnyLinear.Forward(_v, x).view(b, t, _kvHeads, _headDim).transpose(1, 2); // (B, Hkv, T, D)
         q = RotaryEmbedding.Apply(q, cos, sin);
         k = RotaryEmbedding.Apply(k, cos, sin);
         if (cache is not null) (k, v) = cache.Append(_layer, k, v);              // (B, Hkv, Tk, D)
@@ -38,7 +38,7 @@ internal sealed class LlamaAttention : Attention
         v = RepeatKv(v);
         var y = nn.functional.scaled_dot_product_attention(q, k, v, mask, is_casual: mask is null && t > 1); // (B, H, T, D)
         y = y.transpose(1, 2).reshape(b, t, _heads * _headDim);                 // (B, T, C)
-        return scope.MoveToOuter(_o.forward(y));
+        return scope.MoveToOuter(SkinnyLinear.Forward(_o, y));
     }
 
     // TorchSharp's scaled_dot_product_attention has no enable_gqa, so each key/value head is shared by copying.

@@ -24,7 +24,7 @@ internal sealed class LlamaMlp : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x /* (…, C) */)
     {
         using var scope = NewDisposeScope();
-        var h = nn.functional.silu(_gate.forward(x)) * _up.forward(x); // (…, I)
-        return scope.MoveToOuter(_down.forward(h));
+        var h = nn.functional.silu(SkinnyLinear.Forward(_gate, x)) * SkinnyLinear.Forward(_up, x); // (…, I)
+        return scope.MoveToOuter(SkinnyLinear.Forward(_down, h));
     }
 }

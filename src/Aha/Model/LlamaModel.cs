@@ -68,7 +68,7 @@ public sealed class LlamaModel : nn.Module
 
     /// <summary>Applies the (possibly tied) output head: (…, C) → (…, V).</summary>
     public Tensor Logits(Tensor hidden) =>
-        _lmHead is null ? nn.functional.linear(hidden, _model.EmbedTokens.Weight) : _lmHead.forward(hidden);
+        _lmHead is null ? SkinnyLinear.Forward(hidden, _model.EmbedTokens.Weight) : SkinnyLinear.Forward(_lmHead, hidden);
 
     /// <summary>
     /// Logits plus the weighted auxiliary losses of a training step. Autograd on, so MoE loads are counted for

@@ -50,11 +50,11 @@ internal sealed class MlaAttention : Attention
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
-        var q = (_q is not null ? _q.forward(x) : _qB!.forward(_qANorm!.forward(_qA!.forward(x))))
+        var q = (_q is not null ? SkinnyLinear.Forward(_q, x) : SkinnyLinear.Forward(_qB!, _qANorm!.forward(SkinnyLinear.Forward(_qA!, x))))
             .view(b, t, _heads, _nope + _rope).transpose(1, 2);                               // (B, H, T, dn + dR)
         var qNope = q.narrow(-1, 0, _nope);                                                   // (B, H, T, dn)
         var qRope = RotaryEmbedding.Apply(q.narrow(-1, _nope, _rope), cos, sin);             // (B, H, T, dR)
-        var kv = _kvA.forward(x);                                                             // (B, T, d_c + dR)
+        var kv = SkinnyLinear.Forward(_kvA, x);                                               // (B, T, d_c + dR)
         var latent = _kvANorm.forward(kv.narrow(-1, 0, _rank)).unsqueeze(1);                  // (B, 1, T, d_c)
         var kRope = RotaryEmbedding.Apply(kv.narrow(-1, _rank, _rope).unsqueeze(1), cos, sin); // (B, 1, T, dR)
         if (cache is not null) (latent, kRope) = cache.Append(_layer, latent, kRope);         // (B, 1, Tk, d_c), (B, 1, Tk, dR)
@@ -62,7 +62,7 @@ internal sealed class MlaAttention : Attention
             ? Absorbed(qNope, qRope, latent, kRope, mask)
             : Expanded(qNope, qRope, latent, kRope, mask, t);                                 // (B, H, T, dv)
         y = y.transpose(1, 2).reshape(b, t, _heads * _v);                                    // (B, T, H·dv)
-        return scope.MoveToOuter(_o.forward(y));
+        return scope.MoveToOuter(SkinnyLinear.Forward(_o, y));
     }
 
     // The textbook form: per-head keys and values for every position, then ordinary attention.

@@ -1,0 +1,120 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Aha.Model;
+
+/// <summary>
+/// y = x·Wᵀ (+ b) for the few rows of a decode step, on the CPU, read straight from the tensors' memory.
+/// </summary>
+/// <remarks>
+/// At batch 1–8 a projection is a matrix-vector product that must stream the whole weight from memory. libtorch's
+/// bundled oneMKL does that at 7–9 GB/s on this AMD CPU (one thread; measured in dev/LOG.md), a third of what the
+/// memory delivers, and its small-M GEMM is slower still. This kernel reads each weight row once with AVX2 FMAs,
+/// splits the rows over torch's thread count and reaches about 24 GB/s. It runs only where it is exact and wins:
+/// no autograd, fp32, CPU, contiguous, at most <see cref="MaxRows"/> rows; everything else goes to libtorch.
+/// Sums are accumulated in a different order than MKL's, so results differ from <c>linear</c> by float rounding.
+/// </remarks>
+internal static class SkinnyLinear
+{
+    /// <summary>Above this many rows libtorch's GEMM is the faster one (measured at 16: on a par).</summary>
+    public const int MaxRows = 8;
+
+    /// <summary>The layer applied to <paramref name="x"/> (…, in) → (…, out), by this kernel when it applies.</summary>
+    public static Tensor Forward(Linear layer, Tensor x) =>
+        Applies(x, layer.weight!) ? Compute(x, layer.weight!, layer.bias) : layer.forward(x);
+
+    /// <summary>x·Wᵀ without bias (a tied output head), by this kernel when it applies.</summary>
+    public static Tensor Forward(Tensor x, Tensor weight) =>
+        Applies(x, weight) ? Compute(x, weight, null) : nn.functional.linear(x, weight);
+
+    /// <summary>Whether <see cref="Forward"/> would use this kernel for <paramref name="x"/> and <paramref name="weight"/>.</summary>
+    public static bool Applies(Tensor x, Tensor weight) =>
+        Fma.IsSupported && Avx.IsSupported && !is_grad_enabled()
+        && x.device_type == TorchSharp.DeviceType.CPU && weight.device_type == TorchSharp.DeviceType.CPU
+        && x.dtype == ScalarType.Float32 && weight.dtype == ScalarType.Float32
+        && x.numel() / Math.Max(1, x.shape[^1]) <= MaxRows && x.shape[^1] == weight.shape[1]
+        && x.is_contiguous() && weight.is_contiguous();
+
+    static unsafe Tensor Compute(Tensor x, Tensor weight, Tensor? bias)
+    {
+        int k = (int)weight.shape[1], n = (int)weight.shape[0], m = (int)(x.numel() / k);
+        long[] shape = [.. x.shape[..^1], n];
+        var y = empty(shape, ScalarType.Float32);
+        if (m == 0) return y;
+        float* px = Pointer(x), pw = Pointer(weight), py = Pointer(y);
+        int parts = Math.Clamp(get_num_threads(), 1, Math.Max(1, n / 64)); // a part under 64 rows is not worth a thread
+        int chunk = (n + parts - 1) / parts;
+        if (parts == 1) Rows(px, pw, py, m, k, n, 0, n);
+        else Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts },
+            p => Rows(px, pw, py, m, k, n, p * chunk, Math.Min(n, (p + 1) * chunk)));
+        if (bias is not null) y.add_(bias);
+        return y;
+    }
+
+    static unsafe float* Pointer(Tensor t) => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.bytes));
+
+    // Output columns [from, to) of y (m × n) = x (m × k) · w (n × k)ᵀ.
+    static unsafe void Rows(float* x, float* w, float* y, int m, int k, int n, int from, int to)
+    {
+        for (int r = from; r < to; r++)
+        {
+            float* row = w + (long)r * k;
+            if (m == 1) y[r] = Dot(row, x, k);
+            else for (int first = 0; first < m; first += 4) Dot4(row, x, y, k, n, r, first, Math.Min(4, m - first));
+        }
+    }
+
+    static unsafe float Dot(float* a, float* b, int k)
+    {
+        var s0 = Vector256<float>.Zero;
+        var s1 = Vector256<float>.Zero;
+        int i = 0;
+        for (; i + 16 <= k; i += 16)
+        {
+            s0 = Fma.MultiplyAdd(Avx.LoadVector256(a + i), Avx.LoadVector256(b + i), s0);
+            s1 = Fma.MultiplyAdd(Avx.LoadVector256(a + i + 8), Avx.LoadVector256(b + i + 8), s1);
+        }
+        float sum = Vector256.Sum(s0 + s1);
+        for (; i < k; i++) sum += a[i] * b[i];
+        return sum;
+    }
+
+    // One weight row against up to four input rows at once, so each weight vector is loaded once for all of them.
+    static unsafe void Dot4(float* row, float* x, float* y, int k, int n, int r, int first, int count)
+    {
+        float* x0 = x + (long)first * k;
+        float* x1 = count > 1 ? x0 + k : x0; // missing rows repeat row 0; their sums are not written
+        float* x2 = count > 2 ? x0 + 2 * k : x0;
+        float* x3 = count > 3 ? x0 + 3 * k : x0;
+        var s0 = Vector256<float>.Zero;
+        var s1 = Vector256<float>.Zero;
+        var s2 = Vector256<float>.Zero;
+        var s3 = Vector256<float>.Zero;
+        int i = 0;
+        for (; i + 8 <= k; i += 8)
+        {
+            var wv = Avx.LoadVector256(row + i);
+            s0 = Fma.MultiplyAdd(wv, Avx.LoadVector256(x0 + i), s0);
+            s1 = Fma.MultiplyAdd(wv, Avx.LoadVector256(x1 + i), s1);
+            s2 = Fma.MultiplyAdd(wv, Avx.LoadVector256(x2 + i), s2);
+            s3 = Fma.MultiplyAdd(wv, Avx.LoadVector256(x3 + i), s3);
+        }
+        float t0 = Vector256.Sum(s0), t1 = Vector256.Sum(s1), t2 = Vector256.Sum(s2), t3 = Vector256.Sum(s3);
+        for (; i < k; i++)
+        {
+            t0 += row[i] * x0[i];
+            t1 += row[i] * x1[i];
+            t2 += row[i] * x2[i];
+            t3 += row[i] * x3[i];
+        }
+        float* out0 = y + (long)first * n + r;
+        out0[0] = t0;
+        if (count > 1) out0[n] = t1;
+        if (count > 2) out0[2L * n] = t2;
+        if (count > 3) out0[3L * n] = t3;
+    }
+}
