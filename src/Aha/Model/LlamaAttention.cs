@@ -28,11 +28,12 @@ internal sealed class LlamaAttention : Attention
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
-        var q = SkinnyLinear.Forward(_q, x).view(b, t, _heads, _headDim).transpose(1, 2);   // (B, H, T, D)
-        var k = SkinnyLinear.Forward(_k, x).view(b, t, _kvHeads, _headDim).transpose(1, 2); // (B, Hkv, T, D)
-        var v = SkinnyLinear.Forward(_v, x).view(b, t, _kvHeads, _headDim).transpose(1, 2); // (B, Hkv, T, D)
-        q = RotaryEmbedding.Apply(q, cos, sin);
-        k = RotaryEmbedding.Apply(k, cos, sin);
+        var qkv = SkinnyLinear.Fused(x, _q, _k, _v).view(b, t, _heads + 2 * _kvHeads, _headDim); // (B, T, H + 2·Hkv, D)
+        // Rotate queries and keys in one pass, heads second so that (B, T, 1, D) tables broadcast over them.
+        var qk = RotaryEmbedding.Apply(qkv.narrow(2, 0, _heads + _kvHeads), cos.transpose(1, 2), sin.transpose(1, 2));
+        var q = qk.narrow(2, 0, _heads).transpose(1, 2);                         // (B, H, T, D)
+        var k = qk.narrow(2, _heads, _kvHeads).transpose(1, 2);                  // (B, Hkv, T, D)
+        var v = qkv.narrow(2, _heads + _kvHeads, _kvHeads).transpose(1, 2);      // (B, Hkv, T, D)
         if (cache is not null) (k, v) = cache.Append(_layer, k, v);              // (B, Hkv, Tk, D)
         k = RepeatKv(k);                                                         // (B, H, Tk, D)
         v = RepeatKv(v);

@@ -24,7 +24,9 @@ internal sealed class LlamaMlp : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x /* (…, C) */)
     {
         using var scope = NewDisposeScope();
-        var h = nn.functional.silu(SkinnyLinear.Forward(_gate, x)) * SkinnyLinear.Forward(_up, x); // (…, I)
+        var gateUp = SkinnyLinear.Fused(x, _gate, _up);                        // (…, 2·I)
+        long width = gateUp.shape[^1] / 2;
+        var h = nn.functional.silu(gateUp.narrow(-1, 0, width)) * gateUp.narrow(-1, width, width); // (…, I)
         return scope.MoveToOuter(SkinnyLinear.Forward(_down, h));
     }
 }

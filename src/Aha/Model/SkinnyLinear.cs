@@ -14,7 +14,7 @@ namespace Aha.Model;
 /// At batch 1–8 a projection is a matrix-vector product that must stream the whole weight from memory. libtorch's
 /// bundled oneMKL does that at 7–9 GB/s on this AMD CPU (one thread; measured in dev/LOG.md), a third of what the
 /// memory delivers, and its small-M GEMM is slower still. This kernel reads each weight row once with AVX2 FMAs,
-/// splits the rows over torch's thread count and reaches about 24 GB/s. It runs only where it is exact and wins:
+/// splits the rows over torch's thread count (on <see cref="SpinWorkers"/>) and reaches about 23 GB/s. It runs only where it is exact and wins:
 /// no autograd, fp32, CPU, contiguous, at most <see cref="MaxRows"/> rows; everything else goes to libtorch.
 /// Sums are accumulated in a different order than MKL's, so results differ from <c>linear</c> by float rounding.
 /// </remarks>
@@ -25,11 +25,28 @@ internal static class SkinnyLinear
 
     /// <summary>The layer applied to <paramref name="x"/> (…, in) → (…, out), by this kernel when it applies.</summary>
     public static Tensor Forward(Linear layer, Tensor x) =>
-        Applies(x, layer.weight!) ? Compute(x, layer.weight!, layer.bias) : layer.forward(x);
+        Applies(x, layer.weight!) ? Compute(x, [layer.weight!], [layer.bias]) : layer.forward(x);
 
     /// <summary>x·Wᵀ without bias (a tied output head), by this kernel when it applies.</summary>
     public static Tensor Forward(Tensor x, Tensor weight) =>
-        Applies(x, weight) ? Compute(x, weight, null) : nn.functional.linear(x, weight);
+        Applies(x, weight) ? Compute(x, [weight], [null]) : nn.functional.linear(x, weight);
+
+    /// <summary>
+    /// Several layers on the same input, their outputs side by side: (…, in) → (…, out₁ + out₂ + …). One kernel call for
+    /// a decode step (Q, K and V, or gate and up, in one pass over the threads); otherwise one libtorch GEMM on the
+    /// concatenated weights, which autograd splits back into each layer's gradient. Parameters and state-dict keys stay
+    /// per layer, as Hugging Face names them.
+    /// </summary>
+    public static Tensor Fused(Tensor x, params Linear[] layers)
+    {
+        var weights = layers.Select(l => l.weight!).ToArray();
+        var biases = layers.Select(l => l.bias).ToArray();
+        if (weights.All(w => Applies(x, w))) return Compute(x, weights, biases);
+        using var scope = NewDisposeScope();
+        var bias = biases.All(b => b is null) ? null
+            : cat(biases.Select((b, i) => b ?? zeros(weights[i].shape[0], weights[i].dtype, weights[i].device)).ToArray());
+        return scope.MoveToOuter(nn.functional.linear(x, cat(weights), bias));
+    }
 
     /// <summary>Whether <see cref="Forward"/> would use this kernel for <paramref name="x"/> and <paramref name="weight"/>.</summary>
     public static bool Applies(Tensor x, Tensor weight) =>
@@ -39,25 +56,38 @@ internal static class SkinnyLinear
         && x.numel() / Math.Max(1, x.shape[^1]) <= MaxRows && x.shape[^1] == weight.shape[1]
         && x.is_contiguous() && weight.is_contiguous();
 
-    static unsafe Tensor Compute(Tensor x, Tensor weight, Tensor? bias)
+    // y (m × Σnⱼ) = x (m × k) · [W₀; W₁; …]ᵀ (+ biases): the weights' rows are one range split over the threads.
+    static unsafe Tensor Compute(Tensor x, Tensor[] weights, Tensor?[] biases)
     {
-        int k = (int)weight.shape[1], n = (int)weight.shape[0], m = (int)(x.numel() / k);
-        long[] shape = [.. x.shape[..^1], n];
-        var y = empty(shape, ScalarType.Float32);
+        int k = (int)x.shape[^1], m = (int)(x.numel() / Math.Max(1, k));
+        int[] rows = weights.Select(w => (int)w.shape[0]).ToArray();
+        int n = rows.Sum();
+        var y = empty([.. x.shape[..^1], n], ScalarType.Float32);
         if (m == 0) return y;
-        float* px = Pointer(x), pw = Pointer(weight), py = Pointer(y);
+        var pointers = new nint[weights.Length];
+        for (int j = 0; j < weights.Length; j++) pointers[j] = (nint)Pointer(weights[j]);
+        float* px = Pointer(x), py = Pointer(y);
+        void Range(int from, int to) // global weight rows [from, to) across the stacked weights
+        {
+            for (int j = 0, offset = 0; j < rows.Length && offset < to; offset += rows[j++])
+            {
+                int a = Math.Max(from, offset), b = Math.Min(to, offset + rows[j]);
+                if (a < b) Rows(px, (float*)pointers[j] - (long)offset * k, py, m, k, n, a, b);
+            }
+        }
         int parts = Math.Clamp(get_num_threads(), 1, Math.Max(1, n / 64)); // a part under 64 rows is not worth a thread
         int chunk = (n + parts - 1) / parts;
-        if (parts == 1) Rows(px, pw, py, m, k, n, 0, n);
-        else Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts },
-            p => Rows(px, pw, py, m, k, n, p * chunk, Math.Min(n, (p + 1) * chunk)));
-        if (bias is not null) y.add_(bias);
+        if (parts == 1) Range(0, n);
+        else SpinWorkers.Run(parts, p => Range(p * chunk, Math.Min(n, (p + 1) * chunk)));
+        for (int j = 0, offset = 0; j < biases.Length; offset += rows[j++])
+            if (biases[j] is { } bias) y.narrow(-1, offset, rows[j]).add_(bias);
         return y;
     }
 
     static unsafe float* Pointer(Tensor t) => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.bytes));
 
-    // Output columns [from, to) of y (m × n) = x (m × k) · w (n × k)ᵀ.
+    // Output columns [from, to) of y (m × n) = x (m × k) · w (n × k)ᵀ; w points so that row r of the stack is w + r·k.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // tier-0 code would run the first hundreds of calls several times slower
     static unsafe void Rows(float* x, float* w, float* y, int m, int k, int n, int from, int to)
     {
         for (int r = from; r < to; r++)
@@ -68,6 +98,7 @@ internal static class SkinnyLinear
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static unsafe float Dot(float* a, float* b, int k)
     {
         var s0 = Vector256<float>.Zero;
@@ -84,6 +115,7 @@ internal static class SkinnyLinear
     }
 
     // One weight row against up to four input rows at once, so each weight vector is loaded once for all of them.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static unsafe void Dot4(float* row, float* x, float* y, int k, int n, int r, int first, int count)
     {
         float* x0 = x + (long)first * k;
