@@ -6,8 +6,10 @@ namespace Aha.Generation;
 
 /// <summary>
 /// Batched sampling over a KV cache, in token ids only. Prompts of different lengths are left-padded into one batch;
-/// rows finish independently (a finished row is fed pad tokens and ignored) and each row draws from its own seeded
-/// generator, so a row's output does not depend on the rest of the batch.
+/// rows finish independently (a finished row is fed pad tokens until a quarter of the batch has finished, then the
+/// finished rows leave the batch and the cache) and each row draws from its own seeded
+/// generator, so a row's output does not depend on the rest of the batch. The draws are made on the host and the whole
+/// batch is then sampled by one inverse-CDF pass, so a step costs a few tensor ops however many rows it has.
 /// </summary>
 public sealed class Engine(LlamaModel model)
 {
@@ -29,50 +31,66 @@ public sealed class Engine(LlamaModel model)
         var tokens = Enumerable.Range(0, b).Select(_ => new List<int>()).ToArray();
         var logProbs = Enumerable.Range(0, b).Select(_ => new List<float>()).ToArray();
         var finish = new FinishReason?[b];
-        var generators = requests.Select(r => new torch.Generator(unchecked((ulong)r.Seed), device)).ToArray();
+        var generators = requests.Select(r => new SplitMix64(unchecked((ulong)r.Seed))).ToArray();
+        int[] live = Enumerable.Range(0, b).ToArray();                          // the request behind each cache row
+        using var inference = inference_mode();
+        using var cache = model.NewCache(b, capacity);
+        var mask = AttentionMask(promptLengths, width, capacity, device);       // (rows, capacity) 1 = real slot
         try
         {
-            using var inference = inference_mode();
-            using var cache = model.NewCache(b, capacity);
-            using var mask = AttentionMask(promptLengths, width, capacity, device); // (B, capacity) 1 = real slot
-            (long[] Ids, float[] LogProbs) next;
+            (long[] Ids, float[] LogProbs) next;                                // per cache row
             using (var scope = NewDisposeScope())
             {
                 var ids = tensor(LeftPadded(requests, width), [b, width], device: device); // (B, P)
                 var prompt = mask.narrow(1, 0, width);
                 var positions = (prompt.cumsum(-1) - 1).clamp_min(0);                        // (B, P)
-                next = Sample(model.LastLogits(ids, positions, prompt, cache), options, generators, finish);
+                next = Sample(model.LastLogits(ids, positions, prompt, cache), options, live, generators, finish);
             }
             for (int step = 0; ; step++)
             {
-                for (int row = 0; row < b; row++)
+                for (int i = 0; i < live.Length; i++)
                 {
+                    int row = live[i];
                     if (finish[row] is not null) continue;
-                    int id = (int)next.Ids[row];
+                    int id = (int)next.Ids[i];
                     tokens[row].Add(id);
-                    logProbs[row].Add(next.LogProbs[row]);
+                    logProbs[row].Add(next.LogProbs[i]);
                     if (options.StopTokenIds.Contains(id) || (stop?.Invoke(row, tokens[row]) ?? false)) finish[row] = FinishReason.Stop;
                     else if (tokens[row].Count == options.MaxNewTokens) finish[row] = FinishReason.Length;
                 }
-                if (finish.All(f => f is not null)) break;
+                int finished = live.Count(row => finish[row] is not null);
+                if (finished == live.Length) break;
+                if (finished * 4 >= live.Length) // a quarter of the rows only carry pads: drop them from the cache and the batch
+                {
+                    var keep = Enumerable.Range(0, live.Length).Where(i => finish[live[i]] is null).ToArray();
+                    cache.SelectRows(keep.Select(i => (long)i).ToArray());
+                    using (var index = tensor(keep.Select(i => (long)i).ToArray(), device: device))
+                    {
+                        var kept = mask.index_select(0, index);
+                        mask.Dispose();
+                        mask = kept;
+                    }
+                    next = (keep.Select(i => next.Ids[i]).ToArray(), keep.Select(i => next.LogProbs[i]).ToArray());
+                    live = keep.Select(i => live[i]).ToArray();
+                }
 
                 using var scope = NewDisposeScope();
-                var fed = next.Ids.Select((id, row) => finish[row] is null ? id : _pad).ToArray();
-                var ids = tensor(fed, [b, 1], device: device);                                        // (B, 1)
-                var positions = tensor(promptLengths.Select(n => (long)(n + step)).ToArray(), [b, 1], device: device); // (B, 1)
-                var logits = model.LastLogits(ids, positions, mask.narrow(1, 0, width + step + 1), cache); // (B, V)
-                next = Sample(logits, options, generators, finish);
+                var fed = live.Select((row, i) => finish[row] is null ? next.Ids[i] : _pad).ToArray();
+                var ids = tensor(fed, [live.Length, 1], device: device);                                        // (rows, 1)
+                var positions = tensor(live.Select(row => (long)(promptLengths[row] + step)).ToArray(), [live.Length, 1], device: device);
+                var logits = model.LastLogits(ids, positions, mask.narrow(1, 0, width + step + 1), cache);     // (rows, V)
+                next = Sample(logits, options, live, generators, finish);
             }
         }
         finally
         {
-            foreach (var g in generators) g.Dispose();
+            mask.Dispose();
         }
         return Enumerable.Range(0, b).Select(row => new Completion(tokens[row], logProbs[row], finish[row]!.Value)).ToList();
     }
 
     /// <summary>One token per unfinished row (pad for finished rows) and its log-probability, read to the host once.</summary>
-    static (long[] Ids, float[] LogProbs) Sample(Tensor logits /* (B, V) */, SamplingOptions options, torch.Generator[] generators, FinishReason?[] finish)
+    internal static (long[] Ids, float[] LogProbs) Sample(Tensor logits /* (rows, V) */, SamplingOptions options, int[] live, SplitMix64[] generators, FinishReason?[] finish)
     {
         using var scope = NewDisposeScope();
         Tensor logp, ids;                                                    // (B, V), (B)
@@ -84,15 +102,29 @@ public sealed class Engine(LlamaModel model)
         else
         {
             logp = Sampling.LogProbs(logits, options);
-            var probs = logp.exp();
-            // One multinomial per row with the row's own generator: batch-independent by construction.
-            var drawn = new long[finish.Length];
-            for (int row = 0; row < drawn.Length; row++)
-                if (finish[row] is null) drawn[row] = probs[row].multinomial(1, generator: generators[row]).item<long>();
-            ids = tensor(drawn, device: logits.device);
+            // Inverse CDF: the first token whose cumulative mass reaches u·total, u ∈ (0, 1] from the row's own generator.
+            // A token of zero probability never qualifies (its cumulative mass equals the one before it).
+            var cdf = logp.exp().cumsum(-1);                                 // (B, V)
+            var draws = live.Select(row => finish[row] is null ? (float)(1 - generators[row].NextDouble()) : 1f).ToArray();
+            var threshold = tensor(draws, [draws.Length, 1], device: logits.device) * cdf.narrow(-1, cdf.shape[1] - 1, 1);
+            ids = cdf.lt(threshold).sum(-1).clamp_max(cdf.shape[1] - 1);    // (B) int64
         }
         var chosen = logp.gather(-1, ids.unsqueeze(-1)).squeeze(-1);        // (B)
         return (ids.data<long>().ToArray(), chosen.data<float>().ToArray());
+    }
+
+    /// <summary>SplitMix64 (Steele, Lea and Flood 2014): a seeded stream of uniform doubles, the same on every platform.</summary>
+    internal sealed class SplitMix64(ulong seed)
+    {
+        ulong _state = seed;
+
+        public double NextDouble()
+        {
+            ulong z = _state += 0x9E3779B97F4A7C15UL;
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+            return ((z ^ (z >> 31)) >> 11) * (1.0 / (1UL << 53));             // [0, 1)
+        }
     }
 
     void Validate(IReadOnlyList<GenerationRequest> requests)

@@ -114,7 +114,9 @@ internal static class SkinnyLinear
         return sum;
     }
 
-    // One weight row against up to four input rows at once, so each weight vector is loaded once for all of them.
+    // One weight row against up to four input rows at once, so each weight vector is loaded once for all of them. Each
+    // row's sum is formed exactly as Dot forms it (two 8-wide accumulators, then the tail), so a row's result does not
+    // depend on how many rows share the call.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static unsafe void Dot4(float* row, float* x, float* y, int k, int n, int r, int first, int count)
     {
@@ -122,20 +124,22 @@ internal static class SkinnyLinear
         float* x1 = count > 1 ? x0 + k : x0; // missing rows repeat row 0; their sums are not written
         float* x2 = count > 2 ? x0 + 2 * k : x0;
         float* x3 = count > 3 ? x0 + 3 * k : x0;
-        var s0 = Vector256<float>.Zero;
-        var s1 = Vector256<float>.Zero;
-        var s2 = Vector256<float>.Zero;
-        var s3 = Vector256<float>.Zero;
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
         int i = 0;
-        for (; i + 8 <= k; i += 8)
+        for (; i + 16 <= k; i += 16)
         {
-            var wv = Avx.LoadVector256(row + i);
-            s0 = Fma.MultiplyAdd(wv, Avx.LoadVector256(x0 + i), s0);
-            s1 = Fma.MultiplyAdd(wv, Avx.LoadVector256(x1 + i), s1);
-            s2 = Fma.MultiplyAdd(wv, Avx.LoadVector256(x2 + i), s2);
-            s3 = Fma.MultiplyAdd(wv, Avx.LoadVector256(x3 + i), s3);
+            var lo = Avx.LoadVector256(row + i);
+            var hi = Avx.LoadVector256(row + i + 8);
+            a0 = Fma.MultiplyAdd(lo, Avx.LoadVector256(x0 + i), a0);
+            b0 = Fma.MultiplyAdd(hi, Avx.LoadVector256(x0 + i + 8), b0);
+            a1 = Fma.MultiplyAdd(lo, Avx.LoadVector256(x1 + i), a1);
+            b1 = Fma.MultiplyAdd(hi, Avx.LoadVector256(x1 + i + 8), b1);
+            a2 = Fma.MultiplyAdd(lo, Avx.LoadVector256(x2 + i), a2);
+            b2 = Fma.MultiplyAdd(hi, Avx.LoadVector256(x2 + i + 8), b2);
+            a3 = Fma.MultiplyAdd(lo, Avx.LoadVector256(x3 + i), a3);
+            b3 = Fma.MultiplyAdd(hi, Avx.LoadVector256(x3 + i + 8), b3);
         }
-        float t0 = Vector256.Sum(s0), t1 = Vector256.Sum(s1), t2 = Vector256.Sum(s2), t3 = Vector256.Sum(s3);
+        float t0 = Vector256.Sum(a0 + b0), t1 = Vector256.Sum(a1 + b1), t2 = Vector256.Sum(a2 + b2), t3 = Vector256.Sum(a3 + b3);
         for (; i < k; i++)
         {
             t0 += row[i] * x0[i];

@@ -96,6 +96,38 @@ public class EngineTests
     }
 
     [Fact]
+    public void Rows_leaving_the_batch_early_do_not_change_what_the_others_sample()
+    {
+        using var model = NewModel();
+        var engine = new Engine(model);
+        int[][] prompts = [.. Enumerable.Range(0, 8).Select(i => Prompts[i % Prompts.Length])];
+        // Row i stops after i + 1 tokens, so the batch shrinks (and the cache is compacted) several times.
+        var batch = engine.Generate(Requests(prompts), Sampled, (row, ids) => ids.Count == row + 1);
+        for (int row = 0; row < prompts.Length; row++)
+        {
+            int stopAt = row + 1;
+            var alone = engine.Generate([new GenerationRequest(prompts[row], Seed: 100 + row)], Sampled, (_, ids) => ids.Count == stopAt)[0];
+            Assert.Equal(alone.TokenIds, batch[row].TokenIds);
+            Assert.Equal(Math.Min(stopAt, Sampled.MaxNewTokens), batch[row].TokenIds.Count);
+        }
+    }
+
+    [Fact]
+    public void The_batched_sampler_draws_each_token_with_its_probability()
+    {
+        const int rows = 20_000;
+        using var logits = log(tensor(new[] { 0.5f, 0.3f, 0.2f, 0f })).expand(rows, 4).contiguous(); // token 3 impossible
+        var generators = Enumerable.Range(0, rows).Select(i => new Engine.SplitMix64((ulong)i)).ToArray();
+        var (ids, logProbs) = Engine.Sample(logits, new SamplingOptions { Temperature = 1.0 }, [.. Enumerable.Range(0, rows)], generators, new FinishReason?[rows]);
+        double[] share = [.. Enumerable.Range(0, 4).Select(t => ids.Count(id => id == t) / (double)rows)];
+        Assert.Equal(0.5, share[0], 0.015); // ±0.015 is more than 4 standard errors at 20,000 draws
+        Assert.Equal(0.3, share[1], 0.015);
+        Assert.Equal(0.2, share[2], 0.015);
+        Assert.Equal(0, share[3]);
+        for (int i = 0; i < rows; i++) Assert.Equal(Math.Log(new[] { 0.5, 0.3, 0.2 }[ids[i]]), logProbs[i], 1e-5);
+    }
+
+    [Fact]
     public void Sampled_log_probs_agree_with_the_trainers_recomputation()
     {
         using var model = NewModel();

@@ -26,6 +26,20 @@ public class SkinnyLinearTests
     }
 
     [Fact]
+    public void A_rows_result_is_bit_identical_whatever_else_shares_the_call()
+    {
+        using var weight = randn(70, 45); // k = 45: the 16-wide loop, then a tail
+        using var x = randn(SkinnyLinear.MaxRows, 45);
+        using var noGrad = no_grad();
+        using var all = SkinnyLinear.Forward(x, weight);
+        for (int row = 0; row < SkinnyLinear.MaxRows; row++)
+        {
+            using var alone = SkinnyLinear.Forward(x.narrow(0, row, 1), weight);
+            Assert.True((alone == all.narrow(0, row, 1)).all().item<bool>(), $"row {row}");
+        }
+    }
+
+    [Fact]
     public void A_tied_head_without_bias_matches_torch_linear()
     {
         using var weight = randn(264, 48);
