@@ -51,12 +51,15 @@ static class BenchGrpoCommand
                 sampled += step["completion_tokens"] * options.PromptsPerStep * options.GroupSize;
             }
 
-            // The engine alone at the same shape: P·G rows, the same prompts' length, the same token limit.
+            // The engine alone at the same shape: P·G rows, the same prompts' length, token limit and stopping rules.
             var prompts = task.Items(TaskSplit.Train).Take(options.PromptsPerStep)
                 .Select(item => Aha.Eval.TaskPrompts.Ids(task, item, options.PromptStyle)).ToList();
             var requests = prompts.SelectMany((ids, p) => Enumerable.Range(0, options.GroupSize).Select(g => new GenerationRequest(ids, p * 1_009 + g))).ToList();
             var engineClock = Stopwatch.StartNew();
-            var completions = new Engine(model).Generate(requests, new SamplingOptions { MaxNewTokens = options.MaxCompletionTokens });
+            var completions = new Engine(model).Generate(requests, new SamplingOptions
+            {
+                MaxNewTokens = options.MaxCompletionTokens, StopTokenIds = [Aha.Tokenizer.ByteTokenizer.Eos, Aha.Tokenizer.ByteTokenizer.End],
+            }, Aha.Eval.StopStrings.After(Aha.Eval.StopStrings.AnswerEnd)); // GRPO's own stopping rules, so rows finish alike
             double engineRate = completions.Sum(c => c.TokenIds.Count) / engineClock.Elapsed.TotalSeconds;
             double grpoRate = sampled / totals["generation"];
 
