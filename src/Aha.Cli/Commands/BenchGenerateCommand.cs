@@ -17,7 +17,7 @@ static class BenchGenerateCommand
         var batches = new Option<string>("--batches") { Description = "Batch sizes to time, comma-separated.", DefaultValueFactory = _ => "1,8,64" };
         var quick = new Option<bool>("--quick") { Description = "A small model, short prompts and batches 1 and 8, for a check in seconds." };
         var threads = new Option<int>("--threads") { Description = "CPU threads (0 = all cores).", DefaultValueFactory = _ => 0 };
-        var command = new Command("generate", "Generation speed of the 25.6M-parameter model: prompt 64, 256 new tokens, at several batch sizes; KV cache versus recomputation; decode step split into model and sampling.")
+        var command = new Command("generate", "Generation speed of the 25.6M-parameter model: prompt 64, 256 new tokens, at several batch sizes (decode step split into model and sampling); batch 1 against the memory-bandwidth bound and the per-op floor; KV cache versus recomputation.")
         {
             batches, quick, threads,
         };
@@ -30,11 +30,15 @@ static class BenchGenerateCommand
             int promptLength = small ? 16 : 64, newTokens = small ? 32 : 256, compared = small ? 16 : 32;
             var config = ModelPresets.Get(small ? "small" : "base", promptLength + newTokens);
             double peak = MatmulPeak.Measure();
+            double bandwidth = MemoryBandwidth.Measure();
+            double perOp = OpOverhead.Measure();
             manual_seed(0);
             using var model = new LlamaModel(config);
             model.eval();
             long parameters = model.parameters().Sum(p => p.numel());
             double flopsPerToken = Flops.InferencePerToken(config, parameters);
+            // Every weight is read once per decode step, except the embedding, of which only the fed rows are.
+            long weightBytes = (parameters - (config.TieWordEmbeddings ? 0 : (long)config.VocabSize * config.HiddenSize)) * sizeof(float);
             var engine = new Engine(model);
             var random = new Random(0);
             List<GenerationRequest> Requests(int b) =>
@@ -48,32 +52,46 @@ static class BenchGenerateCommand
                 ("model", $"{config.NumHiddenLayers} layers, d {config.HiddenSize}, {parameters:N0} parameters"),
                 ("prompt, new tokens, threads", $"{promptLength}, {newTokens}, {get_num_threads()}"),
                 ("matmul peak", $"{peak / 1e9:F1} GFLOP/s"),
+                ("memory bandwidth (256 MB read)", $"{bandwidth / 1e9:F1} GB/s"),
+                ("cost of one tiny op", $"{perOp * 1e6:F1} µs"),
             };
             var json = new JsonObject
             {
                 ["bench"] = "generate", ["quick"] = small, ["parameters"] = parameters, ["prompt_tokens"] = promptLength, ["new_tokens"] = newTokens,
                 ["threads"] = get_num_threads(), ["matmul_peak_flops"] = Math.Round(peak),
+                ["memory_bandwidth_bytes_per_second"] = Math.Round(bandwidth), ["per_op_seconds"] = Math.Round(perOp, 9), ["weight_bytes_per_token"] = weightBytes,
             };
-            double lastMfu = 0;
             foreach (int b in sizes)
             {
                 var requests = Requests(b);
+                engine.Profile = new DecodeProfile();
                 var clock = Stopwatch.StartNew();
                 engine.Generate(requests, sampling);
                 double tokensPerSecond = (double)b * newTokens / clock.Elapsed.TotalSeconds;
-                lastMfu = tokensPerSecond * flopsPerToken / peak;
-                rows.Add(($"tokens/s at batch {b}", $"{tokensPerSecond:N0} (MFU {lastMfu:P1})"));
+                double mfu = tokensPerSecond * flopsPerToken / peak;
+                var profile = engine.Profile;
+                double modelMs = profile.ModelSeconds * 1000 / profile.Steps, samplingMs = profile.SamplingSeconds * 1000 / profile.Steps;
+                double tensors = (double)profile.TensorsCreated / profile.Steps;
+                rows.Add(($"tokens/s at batch {b}", $"{tokensPerSecond:N0} (MFU {mfu:P1})"));
+                rows.Add(($"  decode step: model / sampling", $"{modelMs:F2} / {samplingMs:F2} ms, {tensors:N0} tensors"));
                 json[$"tokens_per_second_b{b}"] = Math.Round(tokensPerSecond, 1);
-                json[$"mfu_b{b}"] = Math.Round(lastMfu, 4);
+                json[$"mfu_b{b}"] = Math.Round(mfu, 4);
+                json[$"decode_model_ms_b{b}"] = Math.Round(modelMs, 3);
+                json[$"decode_sampling_ms_b{b}"] = Math.Round(samplingMs, 3);
+                json[$"tensors_per_step_b{b}"] = Math.Round(tensors, 1);
+                if (b != 1) continue;
+                // The two floors of batch 1: streaming the weights once per token, and paying the per-op cost per call.
+                double boundMs = weightBytes / bandwidth * 1000, floorMs = tensors * perOp * 1000, stepMs = 1000 / tokensPerSecond;
+                rows.Add(("  bandwidth bound at batch 1", $"{boundMs:F2} ms/token: reached {boundMs / stepMs:P0} of it ({stepMs:F2} ms/token)"));
+                rows.Add(("  op floor at batch 1", $"{tensors:N0} ops × {perOp * 1e6:F1} µs = {floorMs:F2} ms/token"));
+                json["bandwidth_bound_fraction_b1"] = Math.Round(boundMs / stepMs, 4);
+                json["op_floor_ms_b1"] = Math.Round(floorMs, 3);
             }
+            engine.Profile = null;
 
             var (cached, recomputed) = CacheSpeedup(model, engine, Requests(1)[0].PromptIds, compared);
             rows.Add(($"KV cache speed-up ({compared} tokens, batch 1)", $"{recomputed / cached:F1}× ({cached * 1000 / compared:F1} vs {recomputed * 1000 / compared:F1} ms/token)"));
             json["kv_cache_speedup"] = Math.Round(recomputed / cached, 2);
-            var (modelMs, samplingMs) = DecodeSplit(model, Requests(8), compared);
-            rows.Add(("decode step at batch 8: model / sampling", $"{modelMs:F2} / {samplingMs:F2} ms"));
-            json["decode_model_ms_b8"] = Math.Round(modelMs, 3);
-            json["decode_sampling_ms_b8"] = Math.Round(samplingMs, 3);
             var (_, peakRss) = BenchCommand.Rss();
             rows.Add(("peak RSS", BenchCommand.Mib(peakRss)));
             json["peak_rss_bytes"] = peakRss;
@@ -99,29 +117,5 @@ static class BenchGenerateCommand
             ids.Add(logits.argmax(-1).item<long>());
         }
         return (cached, clock.Elapsed.TotalSeconds);
-    }
-
-    /// <summary>Mean milliseconds per decode step in the model forward and in sampling (softmax, multinomial, copy to host).</summary>
-    static (double ModelMs, double SamplingMs) DecodeSplit(LlamaModel model, IReadOnlyList<GenerationRequest> requests, int steps)
-    {
-        using var inference = inference_mode();
-        int b = requests.Count, p = requests[0].PromptIds.Count;
-        using var cache = model.NewCache(b, p + steps);
-        var prompt = requests.SelectMany(r => r.PromptIds.Select(i => (long)i)).ToArray();
-        long[] next;
-        using (var scope = NewDisposeScope()) next = model.LastLogits(tensor(prompt, [b, p]), cache: cache).argmax(-1).data<long>().ToArray();
-        double modelSeconds = 0, samplingSeconds = 0;
-        var clock = new Stopwatch();
-        for (int step = 0; step < steps; step++)
-        {
-            using var scope = NewDisposeScope();
-            clock.Restart();
-            var logits = model.LastLogits(tensor(next, [b, 1]), cache: cache); // (B, V)
-            modelSeconds += clock.Elapsed.TotalSeconds;
-            clock.Restart();
-            next = logits.log_softmax(-1).exp().multinomial(1).squeeze(-1).data<long>().ToArray();
-            samplingSeconds += clock.Elapsed.TotalSeconds;
-        }
-        return (modelSeconds * 1000 / steps, samplingSeconds * 1000 / steps);
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Aha.Model;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -14,6 +15,9 @@ namespace Aha.Generation;
 public sealed class Engine(LlamaModel model)
 {
     readonly int _pad = model.Config.PadTokenId ?? model.Config.EosTokenId;
+
+    /// <summary>When set, decode steps add their timings to it (for benchmarks).</summary>
+    public DecodeProfile? Profile { get; set; }
 
     /// <summary>Continues every request; results are in request order.</summary>
     /// <param name="stop">optional per-token check, e.g. for stop strings; see <see cref="StopPredicate"/></param>
@@ -78,8 +82,17 @@ public sealed class Engine(LlamaModel model)
                 var fed = live.Select((row, i) => finish[row] is null ? next.Ids[i] : _pad).ToArray();
                 var ids = tensor(fed, [live.Length, 1], device: device);                                        // (rows, 1)
                 var positions = tensor(live.Select(row => (long)(promptLengths[row] + step)).ToArray(), [live.Length, 1], device: device);
+                long started = Stopwatch.GetTimestamp(), tensors = CreatedTensors();
                 var logits = model.LastLogits(ids, positions, mask.narrow(1, 0, width + step + 1), cache);     // (rows, V)
+                long forwarded = Stopwatch.GetTimestamp();
                 next = Sample(logits, options, live, generators, finish);
+                if (Profile is { } profile)
+                {
+                    profile.Steps++;
+                    profile.ModelSeconds += Stopwatch.GetElapsedTime(started, forwarded).TotalSeconds;
+                    profile.SamplingSeconds += Stopwatch.GetElapsedTime(forwarded).TotalSeconds;
+                    profile.TensorsCreated += CreatedTensors() - tensors;
+                }
             }
         }
         finally
@@ -125,6 +138,12 @@ public sealed class Engine(LlamaModel model)
             z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
             return ((z ^ (z >> 31)) >> 11) * (1.0 / (1UL << 53));             // [0, 1)
         }
+    }
+
+    static long CreatedTensors()
+    {
+        var statistics = DisposeScopeManager.Statistics;
+        return statistics.CreatedInScopeCount + statistics.CreatedOutsideScopeCount;
     }
 
     void Validate(IReadOnlyList<GenerationRequest> requests)
