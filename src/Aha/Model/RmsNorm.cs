@@ -21,8 +21,9 @@ internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var h = x.to(float32);
+        bool cast = x.dtype != float32; // each skipped no-op cast is one libtorch call fewer per norm
+        var h = cast ? x.to(float32) : x;
         var normed = h * rsqrt(h.square().mean([-1], keepdim: true) + _eps);
-        return scope.MoveToOuter(_weight * normed.to(x.dtype));
+        return scope.MoveToOuter(_weight * (cast ? normed.to(x.dtype) : normed));
     }
 }

@@ -33,8 +33,9 @@ internal static class SkinnyLinear
 
     /// <summary>
     /// Several layers on the same input, their outputs side by side: (…, in) → (…, out₁ + out₂ + …). One kernel call for
-    /// a decode step (Q, K and V, or gate and up, in one pass over the threads); otherwise one libtorch GEMM on the
-    /// concatenated weights, which autograd splits back into each layer's gradient. Parameters and state-dict keys stay
+    /// a decode step (Q, K and V, or gate and up, in one pass over the threads); for fewer rows than input features, one
+    /// GEMM per layer and the outputs concatenated; otherwise one libtorch GEMM on the concatenated weights, which
+    /// autograd splits back into each layer's gradient. Parameters and state-dict keys stay
     /// per layer, as Hugging Face names them.
     /// </summary>
     public static Tensor Fused(Tensor x, params Linear[] layers)
@@ -43,6 +44,9 @@ internal static class SkinnyLinear
         var biases = layers.Select(l => l.bias).ToArray();
         if (weights.All(w => Applies(x, w))) return Compute(x, weights, biases);
         using var scope = NewDisposeScope();
+        // Concatenate whichever is smaller: the outputs (few rows, e.g. a decode step of 64) or the weights (many rows).
+        long rows = x.numel() / Math.Max(1, x.shape[^1]);
+        if (rows < x.shape[^1]) return scope.MoveToOuter(cat(layers.Select(l => l.forward(x)).ToArray(), -1));
         var bias = biases.All(b => b is null) ? null
             : cat(biases.Select((b, i) => b ?? zeros(weights[i].shape[0], weights[i].dtype, weights[i].device)).ToArray());
         return scope.MoveToOuter(nn.functional.linear(x, cat(weights), bias));
