@@ -35,4 +35,11 @@ static class BenchCommand
     }
 
     public static string Mib(long bytes) => $"{bytes / (1024.0 * 1024.0):N1} MiB";
+
+    /// <summary>Relative change from <paramref name="from"/> to <paramref name="to"/>, marked against the 5% budget for steady-state growth.</summary>
+    public static string Growth(long from, long to)
+    {
+        double growth = (double)to / from - 1;
+        return $"{growth:+0.0%;-0.0%}, {(growth <= 0.05 ? "within" : "over")} the 5% budget";
+    }
 }
