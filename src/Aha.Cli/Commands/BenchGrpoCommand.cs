@@ -48,6 +48,7 @@ static class BenchGrpoCommand
             {
                 var clock = Stopwatch.StartNew();
                 var step = trainer.Step(s);
+                if (s % NativeMemory.TrimEvery == 0) NativeMemory.Trim(); // as GrpoTrainer.Run does
                 if (s == probe) rssAtProbe = BenchCommand.Rss().Now;
                 if (s == timed) rssLast = BenchCommand.Rss().Now;
                 wall += clock.Elapsed.TotalSeconds;

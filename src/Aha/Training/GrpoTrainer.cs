@@ -6,6 +6,7 @@ using Aha.Checkpoints;
 using Aha.Eval;
 using Aha.Tasks.Rewards;
 using Aha.Tokenizer;
+using Aha.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -80,6 +81,7 @@ public sealed class GrpoTrainer : IDisposable
             }
             var report = Step(step);
             step++;
+            if (step % NativeMemory.TrimEvery == 0) NativeMemory.Trim();
             steps.Add(report);
             metrics?.Write("grpo", step, report.Scalars);
             if (report["skipped"] > 0)

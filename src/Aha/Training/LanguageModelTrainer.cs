@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Aha.Checkpoints;
 using Aha.Model;
+using Aha.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -151,6 +152,7 @@ public sealed partial class LanguageModelTrainer(LlamaModel model, LanguageModel
                 saved = Save(step, optimizer) ?? saved;
                 savedStep = step;
             }
+            if (step % NativeMemory.TrimEvery == 0) NativeMemory.Trim();
             OnStep?.Invoke(new StepReport(step, loss, lr, gradNorm, !finite, tokens / seconds, stepMfu, seconds) { MtpLoss = mtpLoss, ExpertLoads = loads });
         }
         if (badInRow > 0) Warn($"the last step was non-finite, so it was not saved; the newest checkpoint is {saved ?? "none"}.");
