@@ -122,9 +122,17 @@ def main():
     a = torch.randn(1024, 1024)
     best = min((lambda: (lambda t0: (a @ a, time.perf_counter() - t0)[1])(time.perf_counter()))() for _ in range(10))
     peak = 2 * 1024 ** 3 / best
+    x = torch.ones(4)
+    for _ in range(100):
+        x + x
+    t0 = time.perf_counter()
+    for _ in range(5000):
+        x + x
+    per_op = (time.perf_counter() - t0) / 5000  # what one tiny call costs from Python, as `aha bench generate` times it from C#
     blas = loaded_blas()
     print(f"plain PyTorch {torch.__version__} ({blas}), {torch.get_num_threads()} threads, {n:,} parameters", flush=True)
     print(f"matmul peak          {peak / 1e9:8.1f} GFLOP/s", flush=True)
+    print(f"cost of one tiny op  {per_op * 1e6:8.1f} µs", flush=True)
     train = bench_train(p, steps)
     flops_train = 6 * n + 12 * L * D * SEQ
     print(f"train tokens/s       {train:8.0f}   MFU {train * flops_train / peak:6.1%}", flush=True)
@@ -135,7 +143,7 @@ def main():
         dec[b] = r = bench_decode(p, b)
         print(f"decode b{b:<2} tokens/s  {r:8.0f}   MFU {r * 2 * n / peak:6.1%}", flush=True)
     print(json.dumps({"bench": "pytorch_reference", "torch": torch.__version__, "blas": blas, "threads": torch.get_num_threads(),
-                      "parameters": n, "matmul_peak_flops": round(peak), "train_tokens_per_second": round(train, 1),
+                      "parameters": n, "matmul_peak_flops": round(peak), "per_op_seconds": round(per_op, 9), "train_tokens_per_second": round(train, 1),
                       **{f"decode_tokens_per_second_b{b}": round(r, 1) for b, r in dec.items()}}))
 
 

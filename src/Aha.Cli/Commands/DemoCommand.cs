@@ -9,7 +9,7 @@ static class DemoCommand
     public static Command Create()
     {
         var output = new Option<string>("--out") { Description = "Report folder (a new folder beside it is used if it already exists).", DefaultValueFactory = _ => "runs/demo" };
-        var quick = new Option<bool>("--quick") { Description = "A ~2-minute version: shorter pretraining and GRPO, fewer eval problems." };
+        var quick = new Option<bool>("--quick") { Description = "A shorter version (about 5 minutes on 2 cores): shorter pretraining and GRPO, fewer eval problems." };
         var pretrainSteps = new Option<int?>("--pretrain-steps") { Description = "Override the pretraining steps." };
         var grpoSteps = new Option<int?>("--grpo-steps") { Description = "Override the GRPO steps." };
         var threads = new Option<int>("--threads") { Description = "CPU threads (0 = all cores).", DefaultValueFactory = _ => 0 };

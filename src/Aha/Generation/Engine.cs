@@ -6,11 +6,11 @@ using static TorchSharp.torch;
 namespace Aha.Generation;
 
 /// <summary>
-/// Batched sampling over a KV cache, in token ids only. Prompts of different lengths are left-padded into one batch;
-/// rows finish independently (a finished row is fed pad tokens until a quarter of the batch has finished, then the
-/// finished rows leave the batch and the cache) and each row draws from its own seeded
-/// generator, so a row's output does not depend on the rest of the batch. The draws are made on the host and the whole
-/// batch is then sampled by one inverse-CDF pass, so a step costs a few tensor ops however many rows it has.
+/// Batched sampling over a KV cache, in token ids only. Prompts of different lengths are left-padded into one batch.
+/// Rows finish independently: a finished row is fed pad tokens until a quarter of the batch has finished, then the
+/// finished rows leave the batch and the cache. Each row draws from its own seeded generator on the host, and one
+/// inverse-CDF pass samples the whole batch, so a row's output does not depend on the rest of the batch and a step
+/// costs a few tensor ops however many rows it has.
 /// </summary>
 public sealed class Engine(LlamaModel model)
 {

@@ -8,7 +8,7 @@ internal abstract class Attention(string name) : nn.Module(name)
 {
     /// <param name="x">(B, T, C)</param>
     /// <param name="cos">(B, 1, T, R) rotary table for this call's positions, R = <see cref="ModelConfig.RopeDim"/></param>
-    /// <param name="sin">(B, 1, T, R)</param>
+    /// <param name="sin">(B, 1, T, R) the signed sine table (first half negated) of <see cref="RotaryEmbedding.Lookup"/></param>
     /// <param name="mask">(B, 1, T, Tk) bool, true = may attend; null means plain causal (or full when T = 1)</param>
     /// <param name="cache">what earlier positions left; this call appends its own</param>
     public abstract Tensor forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, KvCache? cache);

@@ -39,7 +39,7 @@ internal sealed class RotaryEmbedding : IDisposable
     /// cos and the signed sin (first half negated) for each position in the activations' dtype, shaped to broadcast over
     /// heads: (B, 1, T, D) each. Pass both to <see cref="Apply"/>.
     /// </summary>
-    public (Tensor Cos, Tensor Sin) Lookup(Tensor positionIds /* (B, T) */, long maxPosition, ScalarType dtype)
+    public (Tensor Cos, Tensor SignedSin) Lookup(Tensor positionIds /* (B, T) */, long maxPosition, ScalarType dtype)
     {
         if (maxPosition >= _cos.shape[0] || _cos.device_type != positionIds.device_type || _cos.device_index != positionIds.device_index)
         {
