@@ -14,13 +14,14 @@ namespace Aha.Model;
 /// At batch 1–8 a projection is a matrix-vector product that must stream the whole weight from memory. libtorch's
 /// bundled oneMKL does that at 7–9 GB/s on this AMD CPU (one thread; measured in dev/LOG.md), a third of what the
 /// memory delivers, and its small-M GEMM is slower still. This kernel reads each weight row once with AVX2 FMAs,
-/// splits the rows over torch's thread count (on <see cref="SpinWorkers"/>) and reaches about 23 GB/s. It runs only where it is exact and wins:
-/// no autograd, fp32, CPU, contiguous, at most <see cref="MaxRows"/> rows; everything else goes to libtorch.
-/// Sums are accumulated in a different order than MKL's, so results differ from <c>linear</c> by float rounding.
+/// splits the rows over torch's thread count (on <see cref="SpinWorkers"/>) and reaches about 23 GB/s. It runs only
+/// without autograd, in fp32 on the CPU, on contiguous tensors of at most <see cref="MaxRows"/> rows; everything else
+/// goes to libtorch. Sums are accumulated in a different order than MKL's, so results differ from <c>linear</c> by
+/// float rounding; a row's result does not depend on the other rows of the call.
 /// </remarks>
 internal static class SkinnyLinear
 {
-    /// <summary>Above this many rows libtorch's GEMM is the faster one (measured at 16: on a par).</summary>
+    /// <summary>The most rows the kernel takes: measured faster than libtorch up to 8 (dev/LOG.md); more go to libtorch's GEMM.</summary>
     public const int MaxRows = 8;
 
     /// <summary>The layer applied to <paramref name="x"/> (…, in) → (…, out), by this kernel when it applies.</summary>
@@ -35,8 +36,8 @@ internal static class SkinnyLinear
     /// Several layers on the same input, their outputs side by side: (…, in) → (…, out₁ + out₂ + …). One kernel call for
     /// a decode step (Q, K and V, or gate and up, in one pass over the threads); for fewer rows than input features, one
     /// GEMM per layer and the outputs concatenated; otherwise one libtorch GEMM on the concatenated weights, which
-    /// autograd splits back into each layer's gradient. Parameters and state-dict keys stay
-    /// per layer, as Hugging Face names them.
+    /// autograd splits back into each layer's gradient. Parameters and state-dict keys stay per layer, as Hugging Face
+    /// names them.
     /// </summary>
     public static Tensor Fused(Tensor x, params Linear[] layers)
     {
