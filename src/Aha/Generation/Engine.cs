@@ -82,11 +82,12 @@ public sealed class Engine(LlamaModel model)
                 var fed = live.Select((row, i) => finish[row] is null ? next.Ids[i] : _pad).ToArray();
                 var ids = tensor(fed, [live.Length, 1], device: device);                                        // (rows, 1)
                 var positions = tensor(live.Select(row => (long)(promptLengths[row] + step)).ToArray(), [live.Length, 1], device: device);
-                long started = Stopwatch.GetTimestamp(), tensors = CreatedTensors();
+                var profile = Profile;
+                long started = Stopwatch.GetTimestamp(), tensors = profile is null ? 0 : CreatedTensors();
                 var logits = model.LastLogits(ids, positions, mask.narrow(1, 0, width + step + 1), cache);     // (rows, V)
                 long forwarded = Stopwatch.GetTimestamp();
                 next = Sample(logits, options, live, generators, finish);
-                if (Profile is { } profile)
+                if (profile is not null)
                 {
                     profile.Steps++;
                     profile.ModelSeconds += Stopwatch.GetElapsedTime(started, forwarded).TotalSeconds;
