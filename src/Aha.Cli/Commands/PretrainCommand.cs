@@ -44,6 +44,7 @@ static class PretrainCommand
             if (fraction is < 0 or >= 1) throw new ArgumentException($"--val-fraction {fraction}: must be in [0, 1).");
 
             var config = resume?.Config ?? Architectures.Apply(ModelPresets.Get(r.GetValue(size)!, options.SequenceLength), r.GetValue(arch)!);
+            if (resume is not null) CheckShapeUnchanged(r, size, arch, options.SequenceLength, config);
             if (options.SequenceLength > config.MaxPositionEmbeddings)
                 throw new ArgumentException($"--seq-len {options.SequenceLength} exceeds the model's max_position_embeddings {config.MaxPositionEmbeddings}.");
             torch.manual_seed(options.Seed);
@@ -83,5 +84,20 @@ static class PretrainCommand
             return TrainingSession.ExitCode(result);
         }));
         return command;
+    
+    /// <summary>A resumed run keeps its checkpoint's model: a typed --model-size or --arch that describes another one is an error, not silently ignored.</summary>
+    static void CheckShapeUnchanged(ParseResult r, Option<string> size, Option<string> arch, int sequenceLength, ModelConfig saved)
+    {
+        bool sizeGiven = r.GetResult(size) is { Implicit: false }, archGiven = r.GetResult(arch) is { Implicit: false };
+        if (!sizeGiven && !archGiven) return;
+        var wanted = Architectures.Apply(ModelPresets.Get(r.GetValue(size)!, sequenceLength), r.GetValue(arch)!);
+        bool sameSize = wanted.HiddenSize == saved.HiddenSize && wanted.NumHiddenLayers == saved.NumHiddenLayers;
+        bool sameArch = wanted.UsesMla == saved.UsesMla && wanted.UsesMoe == saved.UsesMoe && wanted.UsesMtp == saved.UsesMtp;
+        if ((sizeGiven && !sameSize) || (archGiven && !sameArch))
+            throw new ArgumentException(
+                $"{(sizeGiven ? $"--model-size {r.GetValue(size)} " : "")}{(archGiven ? $"--arch {r.GetValue(arch)} " : "")}describes another model than the " +
+                $"resumed run's (d {saved.HiddenSize}, {saved.NumHiddenLayers} layers{(saved.UsesMla ? ", MLA" : "")}{(saved.UsesMoe ? ", MoE" : "")}{(saved.UsesMtp ? ", MTP" : "")}); " +
+                "a resumed run keeps its checkpoint's model. Drop the option, or start a new run with another --out.");
     }
+}
 }

@@ -79,4 +79,25 @@ public class CliTrainingTests
         Assert.Contains("--resume", stderr, StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(run["out"], "precious.txt")));
     }
+
+    [Fact]
+    public void A_resume_refuses_a_model_size_or_arch_that_differs_from_the_checkpoints()
+    {
+        using var run = new TempDirectory();
+        string dir = run["run"];
+        Assert.Equal(0, CliProcess.Run(Timeout, out _, out _, Pretrain(dir, [], steps: 1)));
+        long saved = Checkpoint.LoadLatest(dir).State!.Step;
+
+        int code = CliProcess.Run(Timeout, out _, out var stderr, [.. Pretrain(dir, ["--resume"], steps: 2).Select(a => a == "tiny" ? "small" : a)]);
+        Assert.Equal(1, code);
+        Assert.Contains("--model-size small describes another model", stderr, StringComparison.Ordinal);
+        code = CliProcess.Run(Timeout, out _, out stderr, Pretrain(dir, ["--resume", "--arch", "moe"], steps: 2));
+        Assert.Equal(1, code);
+        Assert.Contains("--arch moe", stderr, StringComparison.Ordinal);
+        Assert.Equal(saved, Checkpoint.LoadLatest(dir).State!.Step); // nothing trained, nothing overwritten
+
+        // The same shape typed again (as scripts do) resumes normally.
+        Assert.True(CliProcess.Run(Timeout, out _, out stderr, Pretrain(dir, ["--resume", "--arch", "llama"], steps: 2)) == 0, stderr);
+        Assert.Equal(2, Checkpoint.LoadLatest(dir).State!.Step);
+    }
 }
