@@ -38,7 +38,7 @@ static class BenchArchCommand
     {
         var quick = new Option<bool>("--quick") { Description = "A smaller model (d 64, 2 layers) and 200 short steps per variant: the whole table in about a minute." };
         var steps = new Option<int?>("--steps") { Description = "Training steps per variant (default 400 of 16 × 128 tokens; --quick 200 of 8 × 64)." };
-        var threads = new Option<int>("--threads") { Description = "CPU threads (0 = all cores).", DefaultValueFactory = _ => 0 };
+        var threads = RunOptions.NewThreads();
         var seed = new Option<long>("--seed") { Description = "Seed of initialisation and data order, the same for every variant.", DefaultValueFactory = _ => 42 };
         var command = new Command("arch", "Dense versus DeepSeek-V3-style variants (MLA, MoE, MLA + MoE + MTP) at matched active parameters and equal tokens: validation loss, speed, sizes, KV cache, expert balance.")
         {
@@ -46,7 +46,7 @@ static class BenchArchCommand
         };
         command.SetAction(r => Cli.Run(() =>
         {
-            TorchRuntime.Initialize(r.GetValue(threads));
+            RunOptions.InitializeTorch(r, threads);
             bool small = r.GetValue(quick);
             int n = r.GetValue(steps) ?? (small ? 200 : 400);
             if (n < 8) throw new ArgumentException($"--steps {n}: need at least 8 (warm-up, timing and the load window).");

@@ -16,14 +16,14 @@ static class BenchGenerateCommand
     {
         var batches = new Option<string>("--batches") { Description = "Batch sizes to time, comma-separated.", DefaultValueFactory = _ => "1,8,64" };
         var quick = new Option<bool>("--quick") { Description = "A small model, short prompts and batches 1 and 8, for a check in seconds." };
-        var threads = new Option<int>("--threads") { Description = "CPU threads (0 = all cores).", DefaultValueFactory = _ => 0 };
+        var threads = RunOptions.NewThreads();
         var command = new Command("generate", "Generation speed of the 25.6M-parameter model: prompt 64, 256 new tokens, at several batch sizes (decode step split into model and sampling); batch 1 against the memory-bandwidth bound and the per-op floor; KV cache versus recomputation.")
         {
             batches, quick, threads,
         };
         command.SetAction(r => Cli.Run(() =>
         {
-            TorchRuntime.Initialize(r.GetValue(threads));
+            RunOptions.InitializeTorch(r, threads);
             bool small = r.GetValue(quick);
             var sizes = (small ? "1,8" : r.GetValue(batches)!).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
                 .Select(s => int.TryParse(s, out int b) && b > 0 ? b : throw new ArgumentException($"--batches: '{s}' is not a positive integer.")).ToList();

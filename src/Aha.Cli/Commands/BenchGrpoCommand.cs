@@ -17,14 +17,14 @@ static class BenchGrpoCommand
     {
         var steps = new Option<int>("--steps") { Description = "Timed GRPO steps (after one warm-up step); RSS is compared between step 10 and the last (use 100 for the memory check).", DefaultValueFactory = _ => 5 };
         var size = new Option<string>("--model-size") { Description = $"Policy shape: {string.Join(", ", ModelPresets.Names)} (small is the demo's).", DefaultValueFactory = _ => "small" };
-        var threads = new Option<int>("--threads") { Description = "CPU threads (0 = all cores).", DefaultValueFactory = _ => 0 };
+        var threads = RunOptions.NewThreads();
         var command = new Command("grpo", "GRPO step time by phase (generation, reward, reference, update) with the demo's settings (16 prompts × 8 samples, 64 tokens, β 0.001) on a random policy, and the engine's rate at the same batch shape.")
         {
             steps, size, threads,
         };
         command.SetAction(r => Cli.Run(() =>
         {
-            TorchRuntime.Initialize(r.GetValue(threads));
+            RunOptions.InitializeTorch(r, threads);
             int timed = r.GetValue(steps);
             if (timed <= 0) throw new ArgumentException($"--steps {timed}: must be positive.");
             var config = ModelPresets.Get(r.GetValue(size)!, 256);
@@ -48,7 +48,6 @@ static class BenchGrpoCommand
             {
                 var clock = Stopwatch.StartNew();
                 var step = trainer.Step(s);
-                if (s % NativeMemory.TrimEvery == 0) NativeMemory.Trim(); // as GrpoTrainer.Run does
                 if (s == probe) rssAtProbe = BenchCommand.Rss().Now;
                 if (s == timed) rssLast = BenchCommand.Rss().Now;
                 wall += clock.Elapsed.TotalSeconds;

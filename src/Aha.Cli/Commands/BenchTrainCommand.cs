@@ -15,7 +15,7 @@ static class BenchTrainCommand
     {
         var steps = new Option<int>("--steps") { Description = "Optimizer steps (the first two are warm-up, not timed); RSS is compared between step 10 and the last (use 100 for the memory check).", DefaultValueFactory = _ => 12 };
         var quick = new Option<bool>("--quick") { Description = "A small model and batch, for a check in seconds." };
-        var threads = new Option<int>("--threads") { Description = "CPU threads (0 = all cores).", DefaultValueFactory = _ => 0 };
+        var threads = RunOptions.NewThreads();
         var command = new Command("train", "Training speed (tokens/s, MFU against a matmul peak measured in the same run) and memory of the 25.6M-parameter model (d 512, 8 layers, seq 256, batch 16).")
         {
             steps, quick, threads,
@@ -24,7 +24,7 @@ static class BenchTrainCommand
         {
             int n = r.GetValue(steps);
             if (n < 3) throw new ArgumentException($"--steps {n}: need at least 3 (two warm-up steps and one timed).");
-            TorchRuntime.Initialize(r.GetValue(threads));
+            RunOptions.InitializeTorch(r, threads);
             bool small = r.GetValue(quick);
             var config = ModelPresets.Get(small ? "small" : "base", 256);
             var options = new LanguageModelTrainerOptions

@@ -12,7 +12,7 @@ static class DemoCommand
         var quick = new Option<bool>("--quick") { Description = "A shorter version (about 5 minutes on 2 cores): shorter pretraining and GRPO, fewer eval problems." };
         var pretrainSteps = new Option<int?>("--pretrain-steps") { Description = "Override the pretraining steps." };
         var grpoSteps = new Option<int?>("--grpo-steps") { Description = "Override the GRPO steps." };
-        var threads = new Option<int>("--threads") { Description = "CPU threads (0 = all cores).", DefaultValueFactory = _ => 0 };
+        var threads = RunOptions.NewThreads();
         var seed = new Option<long>("--seed") { Description = "Seed of the whole demo.", DefaultValueFactory = _ => 42 };
         var arch = new Option<string>("--arch") { Description = $"Base model architecture: {string.Join(", ", Architectures.Names)} (v3 = MLA + MoE + MTP).", DefaultValueFactory = _ => "llama" };
         var command = new Command("demo", "R1-Zero on a CPU in minutes: pretrain a base model on built-in data, evaluate, reinforce with GRPO (accuracy + format rewards), evaluate again, write a report.")
@@ -21,7 +21,7 @@ static class DemoCommand
         };
         command.SetAction(r => Cli.Run(() =>
         {
-            Runtime.TorchRuntime.Initialize(r.GetValue(threads));
+            RunOptions.InitializeTorch(r, threads);
             var options = r.GetValue(quick) ? DemoOptions.Quick : DemoOptions.Full;
             options = options with { Seed = r.GetValue(seed), Arch = r.GetValue(arch)! };
             if (r.GetValue(pretrainSteps) is { } p) options = options with { PretrainSteps = p };

@@ -9,7 +9,7 @@ sealed class RunOptions
 {
     public Option<bool> Resume { get; } = new("--resume") { Description = "Continue the run in --out from its latest checkpoint (exactly: weights, optimizer, data position, step)." };
     public Option<bool> Overwrite { get; } = new("--overwrite") { Description = "Delete an existing run in --out and start again." };
-    public Option<int> Threads { get; } = new("--threads") { Description = "CPU threads (0 = all cores).", DefaultValueFactory = _ => 0 };
+    public Option<int> Threads { get; } = NewThreads();
     public Option<string> Device { get; } = new("--device") { Description = "cpu, cuda or auto.", DefaultValueFactory = _ => "auto" };
     public Option<bool> SkipBadRows { get; } = new("--skip-bad-rows") { Description = "Skip malformed data rows and report them, instead of stopping at the first." };
 
@@ -21,9 +21,18 @@ sealed class RunOptions
     /// <summary>Loads libtorch with the requested threads and resolves the device.</summary>
     public torch.Device Initialize(ParseResult result)
     {
-        int threads = result.GetValue(Threads);
-        if (threads < 0) throw new ArgumentException($"--threads {threads}: must be 0 (all cores) or positive.");
-        TorchRuntime.Initialize(threads);
+        InitializeTorch(result, Threads);
         return TorchRuntime.ResolveDevice(result.GetValue(Device)!);
+    }
+
+    /// <summary>The --threads option, for commands (demo, bench) that take it without the other run options.</summary>
+    public static Option<int> NewThreads() => new("--threads") { Description = "CPU threads (0 = all cores).", DefaultValueFactory = _ => 0 };
+
+    /// <summary>Loads libtorch with the threads <paramref name="threads"/> asks for, after checking the value.</summary>
+    public static void InitializeTorch(ParseResult result, Option<int> threads)
+    {
+        int count = result.GetValue(threads);
+        if (count < 0) throw new ArgumentException($"--threads {count}: must be 0 (all cores) or positive.");
+        TorchRuntime.Initialize(count);
     }
 }

@@ -25,9 +25,8 @@ internal sealed class LlamaMlp : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         Tensor h;                                                                // (…, I)
-        if (SkinnyLinear.Applies(x, _gate.weight!)) // a decode step: gate and up in one kernel call
+        if (SkinnyLinear.TryFused(x, _gate, _up) is { } gateUp)                  // a decode step: (…, 2·I) from one kernel call
         {
-            var gateUp = SkinnyLinear.Fused(x, _gate, _up);                      // (…, 2·I)
             long width = gateUp.shape[^1] / 2;
             h = nn.functional.silu(gateUp.narrow(-1, 0, width)) * gateUp.narrow(-1, width, width);
         }

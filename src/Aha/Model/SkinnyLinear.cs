@@ -41,9 +41,9 @@ internal static class SkinnyLinear
     /// </summary>
     public static Tensor Fused(Tensor x, params Linear[] layers)
     {
+        if (TryFused(x, layers) is { } fused) return fused;
         var weights = layers.Select(l => l.weight!).ToArray();
         var biases = layers.Select(l => l.bias).ToArray();
-        if (weights.All(w => Applies(x, w))) return Compute(x, weights, biases);
         using var scope = NewDisposeScope();
         // Concatenate whichever is smaller: the outputs (few rows, e.g. a decode step of 64) or the weights (many rows).
         long rows = x.numel() / Math.Max(1, x.shape[^1]);
@@ -52,6 +52,10 @@ internal static class SkinnyLinear
             : cat(biases.Select((b, i) => b ?? zeros(weights[i].shape[0], weights[i].dtype, weights[i].device)).ToArray());
         return scope.MoveToOuter(nn.functional.linear(x, cat(weights), bias));
     }
+
+    /// <summary>The layers' outputs side by side from one kernel call, or null where the kernel does not apply.</summary>
+    public static Tensor? TryFused(Tensor x, params Linear[] layers) =>
+        layers.All(l => Applies(x, l.weight!)) ? Compute(x, [.. layers.Select(l => l.weight!)], [.. layers.Select(l => l.bias)]) : null;
 
     /// <summary>Whether <see cref="Forward"/> would use this kernel for <paramref name="x"/> and <paramref name="weight"/>.</summary>
     public static bool Applies(Tensor x, Tensor weight) =>

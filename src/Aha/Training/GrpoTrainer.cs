@@ -81,7 +81,6 @@ public sealed class GrpoTrainer : IDisposable
             }
             var report = Step(step);
             step++;
-            if (step % NativeMemory.TrimEvery == 0) NativeMemory.Trim();
             steps.Add(report);
             metrics?.Write("grpo", step, report.Scalars);
             if (report["skipped"] > 0)
@@ -211,6 +210,7 @@ public sealed class GrpoTrainer : IDisposable
         foreach (var name in allRollouts[0].ByName.Keys)
             scalars[$"reward_{name}"] = allRollouts.Average(r => r.ByName[name]);
         var samples = allRollouts.Select(r => new GrpoSample(r.Prompt, r.Text, r.Reward, r.Correct, r.CompletionIds.Count)).ToList();
+        if (step % NativeMemory.TrimEvery == 0) NativeMemory.Trim(); // freed rollout and update tensors back to the OS
         return new GrpoStep(step, scalars, samples);
     }
 
