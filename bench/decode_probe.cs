@@ -1,0 +1,107 @@
+#:project ../src/Aha/Aha.csproj
+// The measurements behind the README's explanation of the decode gaps, as one rerunnable program (not run in CI):
+//
+//     dotnet run -c Release bench/decode_probe.cs      (a Debug build leaves the kernel unoptimised)
+//
+// 1. Streaming 112 MB of projection weights (40 × 1376×512 fp32, more than the CPU caches hold) through libtorch's
+//    `linear` and through Aha's few-row kernel, at 1–64 rows: GB/s of weights read and GFLOP/s.
+// 2. The 256 MB read `aha bench generate` uses as the bandwidth bound.
+// 3. Attention at batch-64 decode: SDPA of one query over 192 cached positions (8 heads × 64), per layer.
+// 4. Decode steps of the bench model (d 512, 8 layers) over 192 cached positions, with the engine's mask: at batch 1,
+//    at batch 1 for the same model at d 64 (the same libtorch calls with almost no work: what the calls alone cost),
+//    and at batch 64.
+// Prints a table and one JSON line last.
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Aha.Model;
+using Aha.Runtime;
+using Aha.Training;
+using static TorchSharp.torch;
+
+#if DEBUG
+Console.Error.WriteLine("warning: Debug build; the kernel timings mean nothing. Run with -c Release.");
+#endif
+TorchRuntime.Initialize(0);
+using var inference = inference_mode();
+var rows = new List<(string Name, string Value)>();
+var json = new JsonObject { ["bench"] = "decode_probe", ["threads"] = get_num_threads() };
+
+// Best of several repeats: on a shared machine the mean measures the neighbours.
+static double BestSeconds(int repeats, Action action)
+{
+    action();
+    double best = double.MaxValue;
+    for (int i = 0; i < repeats; i++)
+    {
+        var clock = Stopwatch.StartNew();
+        action();
+        best = Math.Min(best, clock.Elapsed.TotalSeconds);
+    }
+    return best;
+}
+
+var weights = Enumerable.Range(0, 40).Select(_ => randn(1376, 512)).ToArray();
+double weightBytes = weights.Length * 1376.0 * 512 * sizeof(float);
+foreach (int m in new[] { 1, 2, 4, 8, 16, 64 })
+{
+    var x = randn(m, 512);
+    double torchSeconds = BestSeconds(10, () => { using var s = NewDisposeScope(); foreach (var w in weights) nn.functional.linear(x, w); });
+    string line = $"{weightBytes / torchSeconds / 1e9:F1} GB/s, {2.0 * m * weightBytes / sizeof(float) / torchSeconds / 1e9:F1} GFLOP/s";
+    json[$"libtorch_gb_per_s_m{m}"] = Math.Round(weightBytes / torchSeconds / 1e9, 2);
+    if (m <= SkinnyLinear.MaxRows)
+    {
+        double kernelSeconds = BestSeconds(10, () => { using var s = NewDisposeScope(); foreach (var w in weights) SkinnyLinear.Forward(x, w); });
+        line += $"; Aha kernel {weightBytes / kernelSeconds / 1e9:F1} GB/s";
+        json[$"kernel_gb_per_s_m{m}"] = Math.Round(weightBytes / kernelSeconds / 1e9, 2);
+    }
+    rows.Add(($"projections, {m} row{(m == 1 ? "" : "s")}: libtorch", line));
+}
+
+double bandwidth = MemoryBandwidth.Measure();
+rows.Add(("256 MB read (bench generate's bound)", $"{bandwidth / 1e9:F1} GB/s"));
+json["memory_bandwidth_bytes_per_second"] = Math.Round(bandwidth);
+
+var cache = randn(64, 8, 320, 64);
+var keys = cache.narrow(2, 0, 192);
+var query = randn(64, 8, 1, 64);
+double attention = BestSeconds(20, () => { using var s = NewDisposeScope(); nn.functional.scaled_dot_product_attention(query, keys, keys); });
+double kvBytes = 2.0 * keys.numel() * sizeof(float);
+rows.Add(("attention, batch 64 × 192 positions, one layer", $"{attention * 1e3:F2} ms ({kvBytes / attention / 1e9:F1} GB/s of K and V)"));
+json["attention_ms_b64_t192"] = Math.Round(attention * 1e3, 3);
+
+var bench = ModelPresets.Get("base", 320);
+foreach (var (name, config, batch) in new[]
+{
+    ("batch 1, d 512", bench, 1), ("batch 1, d 64, same calls", bench with { HiddenSize = 64, IntermediateSize = 172 }, 1),
+    ("batch 64, d 512", bench, 64),
+})
+{
+    manual_seed(0);
+    using var model = new LlamaModel(config);
+    using var kv = model.NewCache(batch, 320);
+    var ids = randint(0, 256, [batch, 1]);
+    var mask = ones(batch, 320, dtype: int64); // as the engine passes it: every slot real
+    int steps = batch == 1 ? 200 : 20;
+    double seconds = 0;
+    for (int i = 0; i < steps; i++)
+    {
+        using var s = NewDisposeScope();
+        if (kv.Length + 1 > kv.Capacity || kv.Length == 0)
+        {
+            kv.Reset();
+            model.LastLogits(randint(0, 256, [batch, 192]), cache: kv); // 192 positions cached, as mid-way through bench generate
+        }
+        var clock = Stopwatch.StartNew();
+        var positions = full(batch, 1, (long)kv.Length, dtype: int64);
+        model.LastLogits(ids, positions, mask.narrow(1, 0, kv.Length + 1), kv);
+        seconds += clock.Elapsed.TotalSeconds;
+    }
+    double ms = seconds * 1e3 / steps;
+    rows.Add(($"decode step, {name}", $"{ms:F2} ms"));
+    json[$"decode_step_ms_{name.Replace(", same calls", "").Replace(", ", "_").Replace(" ", "")}"] = Math.Round(ms, 3);
+}
+
+int width = rows.Max(r => r.Name.Length);
+Console.WriteLine("decode probe");
+foreach (var (name, value) in rows) Console.WriteLine($"  {name.PadRight(width)}  {value}");
+Console.WriteLine(json.ToJsonString());
