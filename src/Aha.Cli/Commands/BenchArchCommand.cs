@@ -79,13 +79,14 @@ static class BenchArchCommand
         var clock = Stopwatch.StartNew();
         torch.manual_seed(options.Seed);
         using var model = new LlamaModel(config);
-        var source = new PackedBatchSource(BuiltinCorpus.Documents("reasoning", TaskSplit.Train, options.Seed), options.BatchSize, options.SequenceLength, options.Seed);
-        var held = new PackedBatchSource(BuiltinCorpus.Documents("reasoning", TaskSplit.Test, options.Seed), options.BatchSize, options.SequenceLength, options.Seed);
+        var tokenizer = ModelPresets.Tokenizer(config);
+        var source = new PackedBatchSource(tokenizer, BuiltinCorpus.Documents("reasoning", TaskSplit.Train, options.Seed), options.BatchSize, options.SequenceLength, options.Seed);
+        var held = new PackedBatchSource(tokenizer, BuiltinCorpus.Documents("reasoning", TaskSplit.Test, options.Seed), options.BatchSize, options.SequenceLength, options.Seed);
         var validation = Enumerable.Range(0, validationBatches).Select(_ => held.Next()).ToList();
         double timedSeconds = 0;
         int loadWindow = Math.Max(1, options.Steps / 4);
         var loads = new List<double>();
-        var trainer = new LanguageModelTrainer(model, options, source)
+        var trainer = new LanguageModelTrainer(model, tokenizer, options, source)
         {
             Validation = validation, Log = line => Console.Error.WriteLine($"   {line}"), Warn = Console.Error.WriteLine,
             OnStep = step =>

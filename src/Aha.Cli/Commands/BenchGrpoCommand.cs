@@ -30,6 +30,7 @@ static class BenchGrpoCommand
             var config = ModelPresets.Get(r.GetValue(size)!, 256);
             torch.manual_seed(0);
             var model = new LlamaModel(config);
+            var tokenizer = ModelPresets.Tokenizer(config);
             var task = TaskRegistry.Addition();
             // A random policy never stops early, so every rollout runs to the token limit: the worst case for generation.
             // It also never earns accuracy or format, so a synthetic reward (first byte ASCII, about half the samples)
@@ -37,7 +38,7 @@ static class BenchGrpoCommand
             var options = new GrpoOptions();
             var rewards = new RewardSet([.. RewardSet.R1Zero(task).Terms,
                 (new DelegateReward("bench_ascii_first", c => c.Text.Length > 0 && c.Text[0] < 128 ? 1f : 0f), 1f)]);
-            using var trainer = new GrpoTrainer(model, task, rewards, options) { Log = _ => { } };
+            using var trainer = new GrpoTrainer(model, tokenizer, task, rewards, options) { Log = _ => { } };
             trainer.Step(0); // warm-up
             var phases = new[] { "generation", "reward", "reference", "update" };
             var totals = phases.ToDictionary(p => p, _ => 0.0);
@@ -57,13 +58,14 @@ static class BenchGrpoCommand
 
             // The engine alone at the same shape: P·G rows, the same prompts' length, token limit and stopping rules.
             var prompts = task.Items(TaskSplit.Train).Take(options.PromptsPerStep)
-                .Select(item => Aha.Eval.TaskPrompts.Ids(task, item, options.PromptStyle)).ToList();
-            var requests = prompts.SelectMany((ids, p) => Enumerable.Range(0, options.GroupSize).Select(g => new GenerationRequest(ids, p * 1_009 + g))).ToList();
+                .Select(item => PromptSpec.For(tokenizer, task, item, options.PromptStyle)).ToList();
+            var requests = prompts.SelectMany((spec, p) => Enumerable.Range(0, options.GroupSize)
+                .Select(g => new GenerationRequest(spec.Ids, PromptSpec.SampleSeed(0, 0, p, g)))).ToList();
             var engineClock = Stopwatch.StartNew();
             var completions = new Engine(model).Generate(requests, new SamplingOptions
             {
-                MaxNewTokens = options.MaxCompletionTokens, StopTokenIds = [Aha.Tokenizer.ByteTokenizer.Eos, Aha.Tokenizer.ByteTokenizer.End],
-            }, Aha.Eval.StopStrings.After(Aha.Eval.StopStrings.AnswerEnd)); // GRPO's own stopping rules, so rows finish alike
+                MaxNewTokens = options.MaxCompletionTokens, StopTokenIds = prompts[0].StopIds,
+            }, StopStrings.After(tokenizer, prompts[0].StopStrings)); // GRPO's own stopping rules, so rows finish alike
             double engineRate = completions.Sum(c => c.TokenIds.Count) / engineClock.Elapsed.TotalSeconds;
             double grpoRate = sampled / totals["generation"];
 

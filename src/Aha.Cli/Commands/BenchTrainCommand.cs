@@ -36,11 +36,12 @@ static class BenchTrainCommand
             torch.manual_seed(0);
             using var model = new LlamaModel(config);
             long parameters = model.parameters().Sum(p => p.numel());
-            var source = new PackedBatchSource(BuiltinCorpus.Documents("arithmetic", TaskSplit.Train), options.BatchSize, options.SequenceLength, 0);
+            var tokenizer = ModelPresets.Tokenizer(config);
+            var source = new PackedBatchSource(tokenizer, BuiltinCorpus.Documents("arithmetic", TaskSplit.Train), options.BatchSize, options.SequenceLength, 0);
             var seconds = new List<double>();
             long rssAtTen = 0, rssLast = 0;
             int probe = Math.Min(10, n);
-            new LanguageModelTrainer(model, options, source)
+            new LanguageModelTrainer(model, tokenizer, options, source)
             {
                 PeakFlops = peak, Log = Console.Error.WriteLine, Warn = Console.Error.WriteLine,
                 OnStep = s =>

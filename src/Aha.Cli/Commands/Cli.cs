@@ -16,7 +16,7 @@ static class Cli
         {
             return action();
         }
-        catch (Exception e) when (e is BadRowException or ArgumentException or FileNotFoundException or InvalidDataException or IOException
+        catch (Exception e) when (e is BadRowException or ArgumentException or FileNotFoundException or InvalidDataException or IOException or NotSupportedException
                                       or UnauthorizedAccessException)
         {
             // Library messages name the API; at the command line the fix is an option.

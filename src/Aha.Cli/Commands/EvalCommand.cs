@@ -74,7 +74,7 @@ static class EvalCommand
                 var checkpoint = checkpoints[i];
                 WarnIfPastContext(chosen, items, evalOptions, checkpoint);
                 using var loaded = ModelLoader.Load(checkpoint);
-                var report = WithProgress(labels[i], progress => ModelEvaluator.Evaluate(loaded, chosen, items, evalOptions, progress));
+                var report = WithProgress(labels[i], progress => ModelEvaluator.Evaluate(loaded, checkpoint.Tokenizer, chosen, items, evalOptions, progress));
                 var directory = Path.Combine(outRoot, labels[i]);
                 ReportFiles.Write(directory, report);
                 Console.Error.WriteLine($"wrote {directory}/samples.jsonl, problems.jsonl, summary.json");
@@ -135,7 +135,7 @@ static class EvalCommand
     /// <summary>Positions past the trained context still decode (rotary tables grow), but the numbers mean little; say so.</summary>
     static void WarnIfPastContext(ITask task, IReadOnlyList<TaskItem> items, EvalOptions options, Checkpoint checkpoint)
     {
-        var longest = items.Max(item => TaskPrompts.Ids(task, item, options.PromptStyle).Length);
+        var longest = items.Max(item => PromptSpec.For(checkpoint.Tokenizer, task, item, options.PromptStyle).Ids.Length);
         var context = checkpoint.Config.MaxPositionEmbeddings;
         if (longest + options.MaxNewTokens > context)
             Console.Error.WriteLine($"warning: the longest prompt ({longest} tokens) + --max-tokens {options.MaxNewTokens} exceeds {Path.GetFileName(checkpoint.Directory)}'s context of {context}; use --template short or lower --max-tokens.");

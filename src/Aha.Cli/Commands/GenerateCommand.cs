@@ -17,8 +17,8 @@ static class GenerateCommand
         var topP = new Option<double>("--top-p") { Description = "Nucleus sampling mass (1 = off).", DefaultValueFactory = _ => 1.0 };
         var seed = new Option<long>("--seed") { Description = "Seed; prompt i uses seed + i.", DefaultValueFactory = _ => 0 };
         var stops = new Option<string[]>("--stop") { Description = "Stop a row when its text ends with this string (repeatable); the string is kept." };
-        var chat = new Option<bool>("--chat") { Description = "Wrap each prompt in the chat template as a user turn (for SFT models); the turn's end stops the row." };
-        var json = new Option<bool>("--json") { Description = "One JSON object per prompt: prompt, completion, tokens, finish." };
+        var chat = new Option<bool>("--chat") { Description = "Wrap each prompt in the model's chat template as a user turn (for SFT models); the turn's end stops the row." };
+        var json = new Option<bool>("--json") { Description = "One JSON object per prompt: prompt, completion, completion_ids, tokens, finish." };
         var run = new RunOptions();
         var command = new Command("generate", "Continue prompts with a trained model (batched, KV cache).")
         {
@@ -30,16 +30,18 @@ static class GenerateCommand
             var texts = r.GetValue(prompts)!;
             var stopStrings = r.GetValue(stops) ?? [];
             if (stopStrings.Any(string.IsNullOrEmpty)) throw new ArgumentException("--stop: an empty stop string would stop every row at once; remove it.");
-            var (model, _) = Cli.LoadModel(r.GetValue(modelPath)!, device);
+            var (model, checkpoint) = Cli.LoadModel(r.GetValue(modelPath)!, device);
+            var tokenizer = checkpoint.Tokenizer;
             bool isChat = r.GetValue(chat);
+            // Plain prompts are tokenized as Hugging Face's tokenizer(prompt) does by default: BOS where the tokenizer adds one.
             var requests = texts.Select((text, i) => new GenerationRequest(
-                isChat ? ChatTemplate.Prompt(text) : [ByteTokenizer.Bos, .. ByteTokenizer.Default.Encode(text)], r.GetValue(seed) + i)).ToList();
+                isChat ? tokenizer.EncodeChat([new ChatMessage("user", text)]) : tokenizer.Encode(text, addSpecialTokens: true), r.GetValue(seed) + i)).ToList();
             var sampling = new SamplingOptions
             {
                 Temperature = r.GetValue(temperature), TopK = r.GetValue(topK), TopP = r.GetValue(topP), MaxNewTokens = r.GetValue(maxTokens),
-                StopTokenIds = isChat ? [ByteTokenizer.End, ByteTokenizer.Eos] : [ByteTokenizer.Eos],
+                // A chat turn ends at end of turn or end of text; a plain continuation only at end of text.
+                StopTokenIds = isChat ? tokenizer.StopIds : tokenizer.EosId is { } eos ? [eos] : [],
             }.Validate();
-            var tokenizer = ByteTokenizer.Default;
             // Decoding only a tail long enough for the longest stop string keeps the check cheap per token.
             int tail = stopStrings.Length == 0 ? 0 : stopStrings.Max(s => System.Text.Encoding.UTF8.GetByteCount(s)) + 4;
             StopPredicate? stop = stopStrings.Length == 0 ? null : (_, ids) =>
@@ -55,7 +57,8 @@ static class GenerateCommand
                 if (r.GetValue(json))
                     Console.WriteLine(new JsonObject
                     {
-                        ["prompt"] = texts[i], ["completion"] = text, ["tokens"] = c.TokenIds.Count,
+                        ["prompt"] = texts[i], ["completion"] = text, ["completion_ids"] = new JsonArray([.. c.TokenIds.Select(id => (JsonNode)id)]),
+                        ["tokens"] = c.TokenIds.Count,
                         ["finish"] = c.Finish.ToString().ToLowerInvariant(),
                     }.ToJsonString(Aha.Eval.ReportFiles.JsonLine));
                 else Console.WriteLine($"{texts[i]}{(isChat ? "\n" : "")}{text}{(c.Truncated ? " [truncated]" : "")}");

@@ -84,7 +84,7 @@ static class GrpoCommand
                 .With("base_model", Path.GetFullPath(basePath)).With("task", taskName).With("overlong_cache", cache);
             var (result, history) = TrainingSession.Run(resume?.State?.Step ?? 0, options.Steps, (log, progress, cancel) =>
             {
-                using var trainer = new GrpoTrainer(policy, chosen, rewards, options)
+                using var trainer = new GrpoTrainer(policy, baseCheckpoint.Tokenizer, chosen, rewards, options)
                 {
                     RunDirectory = outDir, StateTemplate = template0, TensorBoard = r.GetValue(tensorboard), Log = log,
                     OnStep = progress is null ? null : s => progress(s.Step + 1),

@@ -2,6 +2,7 @@ using Aha.Checkpoints;
 using System.CommandLine;
 using Aha.Model;
 using Aha.Runtime;
+using Aha.Tokenizer;
 using TorchSharp;
 
 namespace Aha.Cli.Commands;
@@ -28,9 +29,20 @@ static class InfoCommand
             Console.WriteLine($"active:     {size.ActiveParameters:N0} per token ({size.ActiveParameters * 100.0 / size.TotalParameters:F0}% of total)");
             Console.WriteLine($"layers:     {config.NumHiddenLayers} × (d {config.HiddenSize}, {Attention(config)}, {Mlp(config)})");
             Console.WriteLine($"kv cache:   {size.KvCacheBytesPerToken:N0} bytes per token (fp32, all layers)");
+            Console.WriteLine($"tokenizer:  {Describe(checkpoint.Tokenizer)}");
             Console.WriteLine($"config:     {config.ToJson().ReplaceLineEndings("\n            ")}");
         }));
         return command;
+    }
+
+    static string Describe(ITokenizer t)
+    {
+        string Id(int? id) => id is { } i ? $"{i} {t.IdToToken(i)}" : "none";
+        bool hasTemplate;
+        try { t.RenderChat([new ChatMessage("user", "x")]); hasTemplate = true; }
+        catch (Exception e) when (e is InvalidOperationException or NotSupportedException or InvalidDataException) { hasTemplate = false; }
+        return $"{t.GetType().Name}, vocab {t.VocabSize:N0}, bos {Id(t.BosId)}, eos {Id(t.EosId)}, pad {Id(t.PadId)}, " +
+            $"stop ids [{string.Join(", ", t.StopIds.Select(id => Id(id)))}], chat template {(hasTemplate ? "yes" : "no")}";
     }
 
     static IEnumerable<string> Features(ModelConfig c)

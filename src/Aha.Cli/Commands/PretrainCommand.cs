@@ -49,6 +49,7 @@ static class PretrainCommand
                 throw new ArgumentException($"--seq-len {options.SequenceLength} exceeds the model's max_position_embeddings {config.MaxPositionEmbeddings}.");
             torch.manual_seed(options.Seed);
             var model = new LlamaModel(config, device);
+            var tokenizer = resume?.Tokenizer ?? ModelPresets.Tokenizer(config); // a fresh model is a byte preset
 
             var badRows = r.GetValue(run.SkipBadRows) ? new BadRowReport() : null;
             IEnumerable<string> trainDocs, validationDocs;
@@ -59,11 +60,11 @@ static class PretrainCommand
                 var documents = JsonlReader.ReadTexts(file, badRows);
                 (trainDocs, validationDocs) = (TrainValidationSplit.Train(documents, fraction, options.Seed), TrainValidationSplit.Validation(documents, fraction, options.Seed));
             }
-            var source = new PackedBatchSource(trainDocs, options.BatchSize, options.SequenceLength, options.Seed);
+            var source = new PackedBatchSource(tokenizer, trainDocs, options.BatchSize, options.SequenceLength, options.Seed);
             var validation = new List<TrainingBatch>();
             if (options.EvalEvery > 0 && (file is null || validationDocs.Any()))
             {
-                var held = new PackedBatchSource(validationDocs, options.BatchSize, options.SequenceLength, options.Seed);
+                var held = new PackedBatchSource(tokenizer, validationDocs, options.BatchSize, options.SequenceLength, options.Seed);
                 for (int i = 0; i < trainer.EvalBatches(r); i++) validation.Add(held.Next());
             }
             else if (options.EvalEvery > 0) Console.Error.WriteLine($"note: no document of {file} fell in the validation share {fraction}; validation is off.");
@@ -75,7 +76,7 @@ static class PretrainCommand
             Console.Error.WriteLine($"model {parameters:N0} parameters{active} ({config.NumHiddenLayers} layers, d {config.HiddenSize}); matmul peak {peak / 1e9:F1} GFLOP/s; {options.TokensPerStep:N0} tokens/step");
             var template = new TrainingState { Step = 0, Seed = options.Seed, Trainer = "pretrain" }
                 .WithOptions(options).With("data", file).With("corpus", file is null ? corpusName : null);
-            var result = TrainingSession.Run((log, onStep) => new LanguageModelTrainer(model, options, source)
+            var result = TrainingSession.Run((log, onStep) => new LanguageModelTrainer(model, tokenizer, options, source)
             {
                 Validation = validation, RunDirectory = outDir, StateTemplate = template, PeakFlops = peak, Log = log, OnStep = onStep,
             }, saved?.Step ?? 0, options.Steps, resume);

@@ -72,11 +72,11 @@ static class SftCommand
                 validationRows = rows.Where((_, i) => held[i]).ToList();
                 if (trainRows.Count == 0) throw new ArgumentException($"{file}: no training rows (all {rows.Count} fell in validation); lower --val-fraction or add rows.");
             }
-            var source = new ChatBatchSource(trainRows, options.BatchSize, options.SequenceLength, options.Seed);
+            var source = new ChatBatchSource(from.Tokenizer, trainRows, options.BatchSize, options.SequenceLength, options.Seed);
             var validation = new List<TrainingBatch>();
             if (options.EvalEvery > 0 && validationRows.Count > 0)
             {
-                var held = new ChatBatchSource(validationRows, options.BatchSize, options.SequenceLength, options.Seed);
+                var held = new ChatBatchSource(from.Tokenizer, validationRows, options.BatchSize, options.SequenceLength, options.Seed);
                 int batches = Math.Min(trainer.EvalBatches(r), (validationRows.Count + options.BatchSize - 1) / options.BatchSize);
                 for (int i = 0; i < batches; i++) validation.Add(held.Next());
             }
@@ -87,7 +87,7 @@ static class SftCommand
             var template = new TrainingState { Step = 0, Seed = options.Seed, Trainer = "sft" }
                 .WithOptions(options).With("data", file).With("corpus", file is null ? corpusName : null)
                 .With("base_model", saved?.Get<string>("base_model") ?? from.Directory);
-            var result = TrainingSession.Run((log, onStep) => new LanguageModelTrainer(model, options, source)
+            var result = TrainingSession.Run((log, onStep) => new LanguageModelTrainer(model, from.Tokenizer, options, source)
             {
                 Validation = validation, RunDirectory = outDir, StateTemplate = template, PeakFlops = peak, Log = log, OnStep = onStep,
             }, saved?.Step ?? 0, options.Steps, resume);

@@ -31,10 +31,11 @@ public sealed partial class Checkpoint
     public const string GenerationConfigFile = "generation_config.json";
     const string TmpPrefix = ".tmp-";
 
-    Checkpoint(string directory, ModelConfig config, TrainingState? state)
+    Checkpoint(string directory, ModelConfig config, ITokenizer tokenizer, TrainingState? state)
     {
         Directory = directory;
         Config = config;
+        Tokenizer = tokenizer;
         State = state;
     }
 
@@ -42,6 +43,8 @@ public sealed partial class Checkpoint
     public string Directory { get; }
     /// <summary>The model shape from config.json.</summary>
     public ModelConfig Config { get; }
+    /// <summary>The tokenizer of the folder's tokenizer.json: the one every command and trainer uses with this model.</summary>
+    public ITokenizer Tokenizer { get; }
     /// <summary>Resume state, or null for a weights-only checkpoint.</summary>
     public TrainingState? State { get; }
     /// <summary>Whether optimizer.safetensors is present.</summary>
@@ -53,23 +56,27 @@ public sealed partial class Checkpoint
     [GeneratedRegex(@"^step-(\d+)$")]
     private static partial Regex StepFolder();
 
-    /// <summary>Saves <paramref name="model"/>'s state dict; see <see cref="Save(string, string, IReadOnlyDictionary{string, Tensor}, ModelConfig, TrainingState?, IReadOnlyDictionary{string, Tensor}?, CheckpointOptions?)"/>.</summary>
-    public static string Save(string runDir, string name, nn.Module model, ModelConfig config, TrainingState? state = null,
+    /// <summary>Saves <paramref name="model"/>'s state dict; see <see cref="Save(string, string, IReadOnlyDictionary{string, Tensor}, ModelConfig, ITokenizer, TrainingState?, IReadOnlyDictionary{string, Tensor}?, CheckpointOptions?)"/>.</summary>
+    public static string Save(string runDir, string name, nn.Module model, ModelConfig config, ITokenizer tokenizer, TrainingState? state = null,
         IReadOnlyDictionary<string, Tensor>? optimizer = null, CheckpointOptions? options = null) =>
-        Save(runDir, name, model.state_dict(), config, state, optimizer, options);
+        Save(runDir, name, model.state_dict(), config, tokenizer, state, optimizer, options);
 
     /// <summary>
     /// Atomically writes the checkpoint folder <c>runDir/name</c> and, by default, points <c>latest</c> at it.
     /// Refuses to replace an existing folder. Tensors sharing storage (tied embeddings) are written once, under the
     /// first name in <paramref name="weights"/>' order, as Hugging Face does.
     /// </summary>
+    /// <param name="tokenizer">Written as the folder's tokenizer files: the tokenizer of the model that was loaded (or of its preset).</param>
     /// <param name="optimizer">Optimizer state by name, e.g. <c>{param}.exp_avg</c>, <c>{param}.exp_avg_sq</c>; written as optimizer.safetensors.</param>
     /// <returns>The path of the new checkpoint folder.</returns>
     public static string Save(string runDir, string name, IReadOnlyDictionary<string, Tensor> weights, ModelConfig config,
-        TrainingState? state = null, IReadOnlyDictionary<string, Tensor>? optimizer = null, CheckpointOptions? options = null)
+        ITokenizer tokenizer, TrainingState? state = null, IReadOnlyDictionary<string, Tensor>? optimizer = null, CheckpointOptions? options = null)
     {
+        ArgumentNullException.ThrowIfNull(tokenizer);
         options ??= new CheckpointOptions();
         CheckName(name);
+        if (tokenizer.VocabSize > config.VocabSize)
+            throw new ArgumentException($"the tokenizer has {tokenizer.VocabSize} ids but the model's vocab_size is {config.VocabSize}; save the model with the tokenizer it was built for.", nameof(tokenizer));
         System.IO.Directory.CreateDirectory(runDir);
         string final = Path.Combine(runDir, name);
         if (System.IO.Directory.Exists(final) || File.Exists(final))
@@ -82,8 +89,8 @@ public sealed partial class Checkpoint
         try
         {
             File.WriteAllText(Path.Combine(tmp, ConfigFile), config.ToJson() + "\n");
-            File.WriteAllText(Path.Combine(tmp, GenerationConfigFile), (options.Generation ?? GenerationConfig.For(config)).ToJson());
-            ByteTokenizer.Default.Save(tmp, config.MaxPositionEmbeddings);
+            File.WriteAllText(Path.Combine(tmp, GenerationConfigFile), (options.Generation ?? GenerationConfig.For(tokenizer)).ToJson());
+            tokenizer.Save(tmp);
             SafeTensors.Save(Path.Combine(tmp, ModelFile), WithoutAliases(weights), SafeTensors.PyTorchMetadata);
             if (optimizer is not null) SafeTensors.Save(Path.Combine(tmp, OptimizerFile), optimizer, SafeTensors.PyTorchMetadata);
             if (state is not null) File.WriteAllText(Path.Combine(tmp, StateFile), state.ToJson());
@@ -171,7 +178,10 @@ public sealed partial class Checkpoint
         return File.Exists(pointer) ? File.ReadAllText(pointer).Trim() : null;
     }
 
-    /// <summary>Opens the checkpoint folder <paramref name="directory"/>: reads config.json and trainer_state.json, checks the tokenizer.</summary>
+    /// <summary>
+    /// Opens the checkpoint folder <paramref name="directory"/>: reads config.json, the tokenizer and trainer_state.json;
+    /// a tokenizer with more ids than the model's embedding is refused.
+    /// </summary>
     public static Checkpoint Open(string directory)
     {
         if (!System.IO.Directory.Exists(directory))
@@ -182,10 +192,14 @@ public sealed partial class Checkpoint
         if (!File.Exists(Path.Combine(directory, ModelFile)))
             throw new FileNotFoundException($"{Path.Combine(directory, ModelFile)} is missing, so {directory} is not a complete checkpoint. Use another checkpoint of the run.");
         var config = ModelConfig.FromJson(File.ReadAllText(configPath), configPath);
-        ByteTokenizer.Load(directory);
+        var tokenizer = TokenizerLoader.Load(directory);
+        if (tokenizer.VocabSize > config.VocabSize)
+            throw new InvalidDataException(
+                $"{Path.Combine(directory, "tokenizer.json")} has {tokenizer.VocabSize} ids but {configPath} says vocab_size {config.VocabSize}: " +
+                "the tokenizer does not belong to this model. Copy the tokenizer files the model was trained with into the folder.");
         string statePath = Path.Combine(directory, StateFile);
         var state = File.Exists(statePath) ? TrainingState.FromJson(File.ReadAllText(statePath), statePath) : null;
-        return new Checkpoint(Path.GetFullPath(directory), config, state);
+        return new Checkpoint(Path.GetFullPath(directory), config, tokenizer, state);
     }
 
     /// <summary>Opens the checkpoint that <c>runDir/latest</c> names.</summary>

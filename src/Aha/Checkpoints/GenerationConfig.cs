@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Aha.Model;
 using Aha.Tokenizer;
 
 namespace Aha.Checkpoints;
@@ -18,12 +17,12 @@ public sealed record GenerationConfig
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
-    /// <summary>Begin-of-text id.</summary>
-    public int BosTokenId { get; init; } = ByteTokenizer.Bos;
+    /// <summary>Begin-of-text id, or null when the tokenizer has none.</summary>
+    public int? BosTokenId { get; init; }
     /// <summary>Ids that end generation.</summary>
-    public IReadOnlyList<int> EosTokenId { get; init; } = [ByteTokenizer.Eos, ByteTokenizer.End];
+    public IReadOnlyList<int> EosTokenId { get; init; } = [];
     /// <summary>Padding id.</summary>
-    public int? PadTokenId { get; init; } = ByteTokenizer.Pad;
+    public int? PadTokenId { get; init; }
     /// <summary>Sample rather than take the most likely token.</summary>
     public bool DoSample { get; init; } = true;
     /// <summary>Softmax temperature.</summary>
@@ -33,12 +32,12 @@ public sealed record GenerationConfig
     /// <summary>Longest completion, or null for the model's context.</summary>
     public int? MaxNewTokens { get; init; }
 
-    /// <summary>Defaults with the special ids of <paramref name="config"/>.</summary>
-    public static GenerationConfig For(ModelConfig config) => new()
+    /// <summary>Defaults with the special ids of <paramref name="tokenizer"/>: its BOS, its stop ids (end of text and end of turn), its padding.</summary>
+    public static GenerationConfig For(ITokenizer tokenizer) => new()
     {
-        BosTokenId = config.BosTokenId,
-        EosTokenId = config.EosTokenId == ByteTokenizer.Eos ? [ByteTokenizer.Eos, ByteTokenizer.End] : [config.EosTokenId],
-        PadTokenId = config.PadTokenId,
+        BosTokenId = tokenizer.BosId,
+        EosTokenId = [.. tokenizer.StopIds],
+        PadTokenId = tokenizer.PadId,
     };
 
     /// <summary>generation_config.json text.</summary>

@@ -72,8 +72,8 @@ public static class JsonlReader
             if (m.ValueKind != JsonValueKind.Object)
                 throw new RowException($"field \"{at}\" is {Kind(m)}, expected an object with \"role\" and \"content\"");
             string role = RequireString(m, "role", at);
-            if (!ChatTemplate.Roles.Contains(role))
-                throw new RowException($"field \"{at}.role\" is \"{role}\", expected {string.Join(", ", ChatTemplate.Roles)}");
+            if (!ChatMessage.Roles.Contains(role))
+                throw new RowException($"field \"{at}.role\" is \"{role}\", expected {string.Join(", ", ChatMessage.Roles)}");
             messages.Add(new ChatMessage(role, RequireString(m, "content", at)));
         }
         if (messages.Count == 0) throw new RowException("field \"messages\" is empty");

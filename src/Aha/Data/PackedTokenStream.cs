@@ -3,7 +3,8 @@ using Aha.Tokenizer;
 namespace Aha.Data;
 
 /// <summary>
-/// Pretraining batches: documents become <c>&lt;|bos|&gt; bytes &lt;|eos|&gt;</c>, are concatenated and cut into
+/// Pretraining batches: documents become <c>BOS tokens EOS</c> (BOS only when the tokenizer has one; for the byte
+/// tokenizer <c>&lt;|bos|&gt; bytes &lt;|eos|&gt;</c>), are concatenated and cut into
 /// (B, T+1) rows. Deterministic from the seed; <see cref="Batches"/> can start from any saved
 /// <see cref="PackingPosition"/> and then yields exactly what an uninterrupted stream would.
 /// </summary>
@@ -15,19 +16,26 @@ namespace Aha.Data;
 public sealed class PackedTokenStream
 {
     readonly IEnumerable<string> _documents;
+    readonly ITokenizer _tokenizer;
+    readonly int? _bos;
+    readonly int _eos;
     readonly long _seed;
     readonly int _window;
     readonly bool _repeat;
 
+    /// <param name="tokenizer">The model's tokenizer; it must have an end-of-text token, which marks where a document ends.</param>
     /// <param name="documents">Re-enumerable documents (e.g. <see cref="JsonlReader.ReadTexts"/> or a generator); may be infinite.</param>
     /// <param name="batchSize">Rows per batch, B.</param>
     /// <param name="sequenceLength">Inputs per row, T (rows hold T+1 ids).</param>
     /// <param name="seed">Seed of the document order.</param>
     /// <param name="shuffleWindow">Documents shuffled together; 1 keeps the source order.</param>
     /// <param name="repeat">Start a new epoch (new order) when a finite source ends; otherwise stop at the last full batch.</param>
-    public PackedTokenStream(IEnumerable<string> documents, int batchSize, int sequenceLength, long seed, int shuffleWindow = 1024, bool repeat = true)
+    public PackedTokenStream(ITokenizer tokenizer, IEnumerable<string> documents, int batchSize, int sequenceLength, long seed, int shuffleWindow = 1024, bool repeat = true)
     {
+        ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentNullException.ThrowIfNull(documents);
+        _eos = tokenizer.EosId ?? throw new ArgumentException("the tokenizer has no end-of-text token (eos_token), so packed documents could not be told apart; set eos_token in tokenizer_config.json.", nameof(tokenizer));
+        (_tokenizer, _bos) = (tokenizer, tokenizer.BosId);
         if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batch size must be positive.");
         if (sequenceLength <= 0) throw new ArgumentOutOfRangeException(nameof(sequenceLength), sequenceLength, "sequence length must be positive.");
         if (shuffleWindow <= 0) throw new ArgumentOutOfRangeException(nameof(shuffleWindow), shuffleWindow, "shuffle window must be positive (1 = no shuffle).");
@@ -47,10 +55,10 @@ public sealed class PackedTokenStream
             throw new ArgumentOutOfRangeException(nameof(from), position, "a packing position has no negative parts.");
         int width = SequenceLength + 1;
         // Rows overlap by one token (the carry). At the very start there is none; at a document boundary it is the
-        // <|eos|> that ended the previous document; inside a document it is the token before the position, re-read.
+        // EOS that ended the previous document; inside a document it is the token before the position, re-read.
         bool inside = position.Token > 0;
         using var tokens = Tokens(inside ? position with { Token = position.Token - 1 } : position).GetEnumerator();
-        long? carry = position == PackingPosition.Start ? null : ByteTokenizer.Eos;
+        long? carry = position == PackingPosition.Start ? null : _eos;
         if (inside)
         {
             if (!tokens.MoveNext()) yield break;
@@ -87,11 +95,11 @@ public sealed class PackedTokenStream
             foreach (var (index, text) in Documents(epoch, document))
             {
                 any = true;
-                int[] bytes = ByteTokenizer.Default.Encode(text);
-                int length = bytes.Length + 2;
+                int[] ids = _tokenizer.Encode(text);
+                int first = _bos is null ? 0 : 1, length = ids.Length + first + 1;
                 for (int t = skipTokens; t < length; t++)
                 {
-                    long id = t == 0 ? ByteTokenizer.Bos : t == length - 1 ? ByteTokenizer.Eos : bytes[t - 1];
+                    long id = t < first ? _bos!.Value : t == length - 1 ? _eos : ids[t - first];
                     yield return (id, t + 1 < length ? new PackingPosition(epoch, index, t + 1) : new PackingPosition(epoch, index + 1, 0));
                 }
                 skipTokens = 0;

@@ -12,7 +12,7 @@ public sealed record EvalOptions
     /// Seed stride between problems: sample s of problem p uses <c>Seed + p · 1_009 + s</c>, so every (problem, sample)
     /// has its own seed as long as there are fewer samples than the stride.
     /// </summary>
-    public const int ProblemSeedStride = 1_009;
+    public const int ProblemSeedStride = PromptSpec.PromptSeedStride;
 
     /// <summary>Prompt template; Short by default because it fits a tiny model's context (R1Zero's system text alone is ~400 bytes).</summary>
     public PromptStyle PromptStyle { get; init; } = PromptStyle.Short;

@@ -1,4 +1,3 @@
-using Aha.Checkpoints;
 using Aha.Generation;
 using Aha.Model;
 using Aha.Tasks;
@@ -18,20 +17,21 @@ public static class ModelEvaluator
     /// mean completion length in tokens, and per-problem results.
     /// </summary>
     /// <param name="progress">called after each batch with (completions done, completions in all)</param>
-    public static EvalReport Evaluate(LlamaModel model, ITask task, IReadOnlyList<TaskItem> items, EvalOptions options,
+    /// <param name="tokenizer">The model's tokenizer (its checkpoint's <c>Tokenizer</c>): it encodes the prompts and decodes the completions.</param>
+    public static EvalReport Evaluate(LlamaModel model, ITokenizer tokenizer, ITask task, IReadOnlyList<TaskItem> items, EvalOptions options,
         Action<int, int>? progress = null)
     {
-        var rows = Generate(model, task, items, options, progress);
+        var rows = Generate(model, tokenizer, task, items, options, progress);
         return Scorer.Score(task, rows, options.Ks, sampling: options.Sampling);
     }
 
     /// <summary>
     /// The completions alone, one row per (problem, sample) in problem order, with the rendered prompt, the token count
     /// (stop token included: it is a token the model chose) and whether the row hit <see cref="EvalOptions.MaxNewTokens"/>.
-    /// Sample s of problem p (its index in <paramref name="items"/>) is drawn with seed <c>Seed + p · 1_009 + s</c>, so
-    /// two models evaluated on the same list face the same random draws.
+    /// Sample s of problem p (its index in <paramref name="items"/>) is drawn with seed <c>Seed + p · 1_009 + s</c>
+    /// (<see cref="PromptSpec.SampleSeed"/> at step 0), so two models evaluated on the same list face the same random draws.
     /// </summary>
-    public static IReadOnlyList<CompletionRow> Generate(LlamaModel model, ITask task, IReadOnlyList<TaskItem> items, EvalOptions options,
+    public static IReadOnlyList<CompletionRow> Generate(LlamaModel model, ITokenizer tokenizer, ITask task, IReadOnlyList<TaskItem> items, EvalOptions options,
         Action<int, int>? progress = null)
     {
         options.Validate();
@@ -39,38 +39,37 @@ public static class ModelEvaluator
         if (items.GroupBy(i => i.Id, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
             throw new ArgumentException($"problem id '{twice.Key}' appears {twice.Count()} times; the scorer groups samples by id, so ids must be unique (see {nameof(Problems)}).", nameof(items));
 
+        var specs = items.Select(item => PromptSpec.For(tokenizer, task, item, options.PromptStyle)).ToList();
         var sampling = options.Sampling;
         var generation = new SamplingOptions
         {
             Temperature = sampling.Temperature,
             TopP = sampling.TopP,
             MaxNewTokens = sampling.MaxNewTokens,
-            // The checkpoint's own stop ids (eos and end-of-turn for the byte tokenizer), so eval stops where `aha chat` does.
-            StopTokenIds = GenerationConfig.For(model.Config).EosTokenId,
+            // The tokenizer's stop ids (end of text and end of turn), the same set generation_config.json lists.
+            StopTokenIds = specs[0].StopIds,
         };
-        var prompts = items.Select(item => TaskPrompts.Ids(task, item, options.PromptStyle)).ToList();
-        var texts = items.Select(item => TaskPrompts.Text(task, item, options.PromptStyle)).ToList();
         var jobs = Enumerable.Range(0, items.Count)
             .SelectMany(problem => Enumerable.Range(0, options.Samples).Select(sample => (Problem: problem, Sample: sample)))
             .ToList();
 
         var engine = new Engine(model);
-        var stop = StopStrings.After(StopStrings.AnswerEnd);
+        var stop = StopStrings.After(tokenizer, specs[0].StopStrings);
         var rows = new List<CompletionRow>(jobs.Count);
         progress?.Invoke(0, jobs.Count);
         foreach (var batch in jobs.Chunk(options.BatchSize))
         {
-            var requests = batch.Select(j => new GenerationRequest(prompts[j.Problem], options.Seed + j.Problem * (long)EvalOptions.ProblemSeedStride + j.Sample)).ToList();
+            var requests = batch.Select(j => new GenerationRequest(specs[j.Problem].Ids, PromptSpec.SampleSeed(options.Seed, 0, j.Problem, j.Sample))).ToList();
             var completions = engine.Generate(requests, generation, stop);
             for (int i = 0; i < batch.Length; i++)
             {
                 var item = items[batch[i].Problem];
                 var completion = completions[i];
                 // Special tokens (the final eos or end-of-turn) are not text the verifier should see.
-                var text = ByteTokenizer.Default.Decode(completion.TokenIds, skipSpecialTokens: true);
+                var text = tokenizer.Decode(completion.TokenIds, skipSpecialTokens: true);
                 rows.Add(new CompletionRow(item.Id, item.Answer, text)
                 {
-                    Prompt = texts[batch[i].Problem],
+                    Prompt = specs[batch[i].Problem].Text,
                     Tokens = completion.TokenIds.Count,
                     Truncated = completion.Truncated,
                 });

@@ -7,6 +7,6 @@ public enum PromptStyle
     R1Zero,
     /// <summary><c>User: {prompt}\nAssistant:</c>: R1-Zero without the system text, to fit a tiny model's ~256-token context.</summary>
     Short,
-    /// <summary>System and user messages for a chat template (rendered as ChatML text by default).</summary>
+    /// <summary>System and user messages rendered by the model's own chat template (its tokenizer's <c>EncodeChat</c>).</summary>
     Chat,
 }

@@ -1,3 +1,5 @@
+using Aha.Tokenizer;
+
 namespace Aha.Tasks;
 
 /// <summary>The prompt templates: a pure function of the problem text, so trainer, eval and <c>aha tasks sample</c> agree.</summary>
@@ -10,6 +12,10 @@ public static class Prompts
         "The reasoning process and answer are enclosed within <think> </think> and <answer> </answer> tags, respectively, " +
         "i.e., <think> reasoning process here </think> <answer> answer here </answer>.";
 
+    /// <summary>
+    /// The text templates. <see cref="PromptStyle.Chat"/> has no text of its own: the model's chat template renders
+    /// <see cref="Messages"/> (see <see cref="PromptSpec.For"/>).
+    /// </summary>
     public static string Render(string prompt, PromptStyle style) => style switch
     {
         // The paper's "User: {prompt}. Assistant:"; no second full stop after a prompt that already ends a sentence.
@@ -17,16 +23,14 @@ public static class Prompts
         // The R1-Zero template without its 400-byte system text, which a byte-level model with a 256-token context
         // cannot afford; as in R1-Zero, the model itself chooses whether to open <think> or answer at once.
         PromptStyle.Short => $"User: {prompt}\nAssistant:",
-        PromptStyle.Chat => ChatMl(Messages(prompt)),
+        PromptStyle.Chat => throw new ArgumentException(
+            "the chat style is rendered by the model's own chat template, not as plain text; build the prompt with PromptSpec.For(tokenizer, …).", nameof(style)),
         _ => throw new ArgumentOutOfRangeException(nameof(style), style, "Unknown prompt style; use R1Zero, Short or Chat."),
     };
 
+    /// <summary>The chat style's conversation: the R1 system text, then the problem as the user's message.</summary>
     public static IReadOnlyList<ChatMessage> Messages(string prompt) =>
         [new ChatMessage("system", R1ZeroSystem), new ChatMessage("user", prompt)];
-
-    /// <summary>ChatML (<c>&lt;|im_start|&gt;role\n…&lt;|im_end|&gt;</c>) ending with an open assistant turn; a tokenizer with its own template can use <see cref="Messages"/> instead.</summary>
-    public static string ChatMl(IReadOnlyList<ChatMessage> messages) =>
-        string.Concat(messages.Select(m => $"<|im_start|>{m.Role}\n{m.Content}<|im_end|>\n")) + "<|im_start|>assistant\n";
 
     /// <summary>Parses a style name as used on the command line: r1zero, short, chat.</summary>
     public static PromptStyle ParseStyle(string name) => name.ToLowerInvariant().Replace("-", "") switch

@@ -1,4 +1,8 @@
 namespace Aha.Tokenizer;
 
 /// <summary>One turn of a conversation; <paramref name="Role"/> is "system", "user" or "assistant" (Hugging Face's names).</summary>
-public sealed record ChatMessage(string Role, string Content);
+public sealed record ChatMessage(string Role, string Content)
+{
+    /// <summary>The roles Aha's chat data and byte template accept, in the order they usually appear.</summary>
+    public static IReadOnlyList<string> Roles { get; } = ["system", "user", "assistant"];
+}

@@ -33,8 +33,12 @@ static class TokenizerFiles
         return map;
     }
 
+    /// <summary>The inverse of <see cref="ByteToUnicode"/>.</summary>
+    public static IReadOnlyDictionary<string, int> UnicodeToByte { get; } =
+        ByteToUnicode.Select((symbol, b) => (symbol, b)).ToDictionary(p => p.symbol, p => p.b, StringComparer.Ordinal);
+
     /// <summary>The three files, by name.</summary>
-    public static IEnumerable<(string Name, string Text)> Render(int modelMaxLength)
+    public static IEnumerable<(string Name, string Text)> Render(int? modelMaxLength)
     {
         yield return (TokenizerJson, TokenizerJsonNode().ToJsonString(Indented) + "\n");
         yield return (TokenizerConfigJson, TokenizerConfig(modelMaxLength).ToJsonString(Indented) + "\n");
@@ -72,8 +76,8 @@ static class TokenizerFiles
             ["added_tokens"] = new JsonArray([.. ByteTokenizer.SpecialTokens.Select(t => (JsonNode)AddedToken(t.Id, t.Text))]),
             ["normalizer"] = null,
             ["pre_tokenizer"] = ByteLevel(),
-            // No post-processor: encoding adds no BOS/EOS by itself, exactly like ByteTokenizer.Encode.
-            ["post_processor"] = null,
+            // add_special_tokens=True (transformers' default) puts <|bos|> first, as ByteTokenizer.Encode does when asked.
+            ["post_processor"] = PostProcessor(),
             ["decoder"] = ByteLevel(),
             ["model"] = new JsonObject
             {
@@ -91,6 +95,26 @@ static class TokenizerFiles
         };
     }
 
+    static JsonObject TemplatePiece(string kind, string id, int typeId) =>
+        new() { [kind] = new JsonObject { ["id"] = id, ["type_id"] = typeId } };
+
+    /// <summary>Hugging Face's TemplateProcessing, as Llama 3 writes it: single <c>&lt;|bos|&gt; $A</c>, pair <c>&lt;|bos|&gt; $A &lt;|bos|&gt; $B</c>.</summary>
+    static JsonObject PostProcessor()
+    {
+        string bos = ByteTokenizer.SpecialText(ByteTokenizer.Bos);
+        return new JsonObject
+        {
+            ["type"] = "TemplateProcessing",
+            ["single"] = new JsonArray(TemplatePiece("SpecialToken", bos, 0), TemplatePiece("Sequence", "A", 0)),
+            ["pair"] = new JsonArray(TemplatePiece("SpecialToken", bos, 0), TemplatePiece("Sequence", "A", 0),
+                TemplatePiece("SpecialToken", bos, 1), TemplatePiece("Sequence", "B", 1)),
+            ["special_tokens"] = new JsonObject
+            {
+                [bos] = new JsonObject { ["id"] = bos, ["ids"] = new JsonArray(ByteTokenizer.Bos), ["tokens"] = new JsonArray(bos) },
+            },
+        };
+    }
+
     /// <summary>Jinja twin of <see cref="ChatTemplate"/>; <c>{% generation %}</c> lets <c>return_assistant_tokens_mask</c> mark the same tokens.</summary>
     public const string JinjaChatTemplate =
         "{{ bos_token }}" +
@@ -101,7 +125,7 @@ static class TokenizerFiles
         "{% endfor %}" +
         "{% if add_generation_prompt %}{{ '<|assistant|>' }}{% endif %}";
 
-    static JsonObject TokenizerConfig(int modelMaxLength)
+    static JsonObject TokenizerConfig(int? modelMaxLength)
     {
         var decoder = new JsonObject();
         foreach (var (id, text) in ByteTokenizer.SpecialTokens)
@@ -110,7 +134,7 @@ static class TokenizerFiles
             token.Remove("id");
             decoder[id.ToString(System.Globalization.CultureInfo.InvariantCulture)] = token;
         }
-        return new JsonObject
+        var config = new JsonObject
         {
             ["tokenizer_class"] = "PreTrainedTokenizerFast",
             ["bos_token"] = ByteTokenizer.SpecialText(ByteTokenizer.Bos),
@@ -122,6 +146,23 @@ static class TokenizerFiles
             ["clean_up_tokenization_spaces"] = false,
             ["chat_template"] = JinjaChatTemplate,
         };
+        if (modelMaxLength is null) config.Remove("model_max_length"); // transformers then assumes no limit
+        return config;
+    }
+
+    /// <summary>tokenizer_config.json's <c>model_max_length</c> when the file exists and holds a whole number that fits an int; otherwise null.</summary>
+    public static int? ReadModelMaxLength(string configPath)
+    {
+        if (!File.Exists(configPath)) return null;
+        JsonNode? value;
+        try { value = JsonNode.Parse(File.ReadAllText(configPath))?["model_max_length"]; }
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        {
+            throw new InvalidDataException($"{configPath}: not valid JSON ({e.Message}). The file is damaged; copy it again from the checkpoint it came from.", e);
+        }
+        // transformers writes 1e30 for "no limit"; anything that is not a positive int counts as unknown.
+        return value?.GetValueKind() == JsonValueKind.Number && value.AsValue().TryGetValue(out double d)
+            && d is >= 1 and <= int.MaxValue && d == Math.Floor(d) ? (int)d : null;
     }
 
     static JsonArray AdditionalSpecialTokens() =>
@@ -167,6 +208,11 @@ static class TokenizerFiles
             Fail("pre_tokenizer must be ByteLevel with add_prefix_space false and use_regex false");
         if (Str((root["decoder"] as JsonObject)?["type"]) != "ByteLevel") Fail("decoder must be ByteLevel");
         if (root["normalizer"] is not null) Fail("it has a normalizer, which would change the bytes");
+        // Files saved before the post-processor existed have none; Hugging Face then adds no <|bos|>, Aha still does.
+        if (root["post_processor"] is JsonObject post && !IsBosPostProcessor(post))
+            Fail("post_processor must be absent or TemplateProcessing putting <|bos|> (id 256) before the text");
+        else if (root["post_processor"] is { } other && other is not JsonObject)
+            Fail("post_processor must be absent or an object");
 
         var added = (root["added_tokens"] as JsonArray ?? []).OfType<JsonObject>()
             .ToDictionary(t => t["id"]?.GetValue<int>() ?? -1, t => Str(t["content"]));
@@ -175,6 +221,16 @@ static class TokenizerFiles
                 Fail($"added_tokens lacks {text} with id {id}" + (found is null ? "" : $" (id {id} is '{found}')"));
         if (added.Count != ByteTokenizer.SpecialTokens.Count)
             Fail($"added_tokens has {added.Count} tokens, expected {ByteTokenizer.SpecialTokens.Count}");
+    }
+
+    static bool IsBosPostProcessor(JsonObject post)
+    {
+        string bos = ByteTokenizer.SpecialText(ByteTokenizer.Bos);
+        if (Str(post["type"]) != "TemplateProcessing" || post["single"] is not JsonArray { Count: 2 } single) return false;
+        bool singleOk = Str(single[0]?["SpecialToken"]?["id"]) == bos && Str(single[1]?["Sequence"]?["id"]) == "A";
+        var ids = post["special_tokens"]?[bos]?["ids"] as JsonArray;
+        return singleOk && post["special_tokens"] is JsonObject { Count: 1 } && ids is { Count: 1 }
+            && ids[0]?.GetValueKind() == JsonValueKind.Number && ids[0]!.GetValue<int>() == ByteTokenizer.Bos;
     }
 
     static string? Str(JsonNode? node) => node?.GetValueKind() == JsonValueKind.String ? node.GetValue<string>() : null;

@@ -6,7 +6,7 @@ using Aha.Tokenizer;
 namespace Aha.Training;
 
 /// <summary>
-/// SFT batches: conversations rendered by <see cref="ChatTemplate.RenderForTraining"/>, shuffled per epoch from the
+/// SFT batches: conversations rendered by the model's <see cref="ITokenizer.EncodeChatForTraining"/>, shuffled per epoch from the
 /// seed, right-padded to the longest row of each batch (at most T) and scored on completion tokens only.
 /// </summary>
 /// <remarks>Right padding needs no attention mask: causal attention never lets a real token see the pads after it.</remarks>
@@ -19,19 +19,22 @@ public sealed class ChatBatchSource : IBatchSource
     readonly List<(int[] Ids, bool[] Scored)> _rows;
     readonly int _batchSize;
     readonly long _seed;
+    readonly int _pad;
     int[] _order;
     ChatPosition _position = new(0, 0);
 
     /// <param name="conversations">Each must contain an assistant message; rows longer than <paramref name="maxLength"/> + 1 tokens are truncated.</param>
-    public ChatBatchSource(IEnumerable<IReadOnlyList<ChatMessage>> conversations, int batchSize, int maxLength, long seed)
+    /// <param name="tokenizer">The model's tokenizer: its chat template and padding id.</param>
+    public ChatBatchSource(ITokenizer tokenizer, IEnumerable<IReadOnlyList<ChatMessage>> conversations, int batchSize, int maxLength, long seed)
     {
+        ArgumentNullException.ThrowIfNull(tokenizer);
         if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batch size must be positive.");
         if (maxLength < 2) throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength, "sequence length must be at least 2.");
-        _rows = conversations.Select(ChatTemplate.RenderForTraining)
+        _rows = conversations.Select(tokenizer.EncodeChatForTraining)
             .Select(r => (Ids: r.Ids.Take(maxLength + 1).ToArray(), Scored: r.IsCompletion.Take(maxLength + 1).ToArray()))
             .ToList();
         if (_rows.Count == 0) throw new ArgumentException("the SFT data has no conversations; give at least one row.");
-        (_batchSize, _seed) = (batchSize, seed);
+        (_batchSize, _seed, _pad) = (batchSize, seed, tokenizer.PadId);
         _order = Order(0);
     }
 
@@ -60,8 +63,8 @@ public sealed class ChatBatchSource : IBatchSource
         var inputs = new long[_batchSize * t];
         var targets = new long[_batchSize * t];
         var scored = new bool[_batchSize * t];
-        Array.Fill(inputs, ByteTokenizer.Pad);
-        Array.Fill(targets, ByteTokenizer.Pad);
+        Array.Fill(inputs, _pad);
+        Array.Fill(targets, _pad);
         for (int b = 0; b < _batchSize; b++)
         {
             var (ids, mask) = picked[b];

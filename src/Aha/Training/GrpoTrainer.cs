@@ -3,7 +3,6 @@ using Aha.Generation;
 using Aha.Model;
 using Aha.Tasks;
 using Aha.Checkpoints;
-using Aha.Eval;
 using Aha.Tasks.Rewards;
 using Aha.Tokenizer;
 using Aha.Runtime;
@@ -25,17 +24,18 @@ public sealed class GrpoTrainer : IDisposable
     readonly ITask _task;
     readonly RewardSet _rewards;
     readonly GrpoOptions _options;
-    readonly ByteTokenizer _tokenizer = ByteTokenizer.Default;
+    readonly ITokenizer _tokenizer;
     readonly TorchSharp.Modules.AdamW _optimizer;
     IEnumerator<TaskItem> _problems;
-    readonly StopPredicate _stopAfterAnswer = StopStrings.After(StopStrings.AnswerEnd);
 
     /// <summary>Problems drawn from the task's train split so far: the data position a resumed run skips to.</summary>
     public long ProblemCursor { get; private set; }
 
-    public GrpoTrainer(LlamaModel policy, ITask task, RewardSet rewards, GrpoOptions options)
+    /// <param name="tokenizer">The policy's tokenizer (its checkpoint's): prompts, stop ids, padding, decoding, and the saved checkpoints' tokenizer files.</param>
+    public GrpoTrainer(LlamaModel policy, ITokenizer tokenizer, ITask task, RewardSet rewards, GrpoOptions options)
     {
         _policy = policy;
+        _tokenizer = tokenizer;
         _task = task;
         _rewards = rewards;
         _options = options.Validate();
@@ -139,7 +139,7 @@ public sealed class GrpoTrainer : IDisposable
         if (RunDirectory is null) return null;
         using var scope = NewDisposeScope();
         var state = (StateTemplate with { Step = step, Seed = _options.Seed, Trainer = "grpo" }).WithOptions(_options).With("problem_cursor", ProblemCursor);
-        return Checkpoint.Save(RunDirectory, Checkpoint.StepName(step), _policy, _policy.Config, state,
+        return Checkpoint.Save(RunDirectory, Checkpoint.StepName(step), _policy, _policy.Config, _tokenizer, state,
             AdamWState.Export(_optimizer, _policy), new CheckpointOptions { KeepLast = _options.KeepLast });
     }
 
@@ -225,8 +225,9 @@ public sealed class GrpoTrainer : IDisposable
 
     List<Rollout> Sample(long step, IReadOnlyList<TaskItem> problems, int firstPromptIndex)
     {
-        var prompts = problems.Select(p => TaskPrompts.Text(_task, p, _options.PromptStyle)).ToList();
-        var promptIds = problems.Select(p => TaskPrompts.Ids(_task, p, _options.PromptStyle)).ToList();
+        var specs = problems.Select(p => PromptSpec.For(_tokenizer, _task, p, _options.PromptStyle)).ToList();
+        var prompts = specs.Select(s => s.Text).ToList();
+        var promptIds = specs.Select(s => s.Ids).ToList();
         var requests = new List<GenerationRequest>();
         for (int p = 0; p < problems.Count; p++)
             for (int g = 0; g < _options.GroupSize; g++)
@@ -237,16 +238,15 @@ public sealed class GrpoTrainer : IDisposable
         {
             Temperature = _options.Temperature,
             MaxNewTokens = _options.MaxCompletionTokens,
-            StopTokenIds = [ByteTokenizer.Eos, ByteTokenizer.End],
-        }, _stopAfterAnswer);
+            StopTokenIds = specs[0].StopIds,
+        }, StopStrings.After(_tokenizer, specs[0].StopStrings));
         _policy.train();
 
         return completions.Select((c, i) => new Rollout(problems[i / _options.GroupSize], prompts[i / _options.GroupSize],
             promptIds[i / _options.GroupSize], c.TokenIds, _tokenizer.Decode(c.TokenIds, skipSpecialTokens: true), c.Truncated)).ToList();
     }
 
-    /// <summary>The seed of sample g of prompt p at a step: arithmetic, so a resumed or repeated run draws the same samples.</summary>
-    long SampleSeed(long step, int prompt, int sample) => _options.Seed + step * 1_000_003 + prompt * 1_009 + sample;
+    long SampleSeed(long step, int prompt, int sample) => PromptSpec.SampleSeed(_options.Seed, step, prompt, sample);
 
     void Score(List<Rollout> rollouts)
     {
@@ -325,7 +325,7 @@ public sealed class GrpoTrainer : IDisposable
         int width = rollouts.Max(r => r.PromptIds.Length + r.CompletionIds.Count);
         var ids = new long[rollouts.Count * width];
         var mask = new float[rollouts.Count * (width - 1)];
-        Array.Fill(ids, (long)ByteTokenizer.Pad);
+        Array.Fill(ids, (long)_tokenizer.PadId);
         for (int i = 0; i < rollouts.Count; i++)
         {
             var r = rollouts[i];

@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using Aha.Checkpoints;
 using Aha.Model;
 using Aha.Runtime;
+using Aha.Tokenizer;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -16,7 +17,8 @@ namespace Aha.Training;
 /// non-finite steps skipped (and the run aborted after several in a row), cancellation saved as a checkpoint.
 /// </summary>
 /// <remarks>One loop, top to bottom; what differs between pretraining and SFT lives in the <see cref="IBatchSource"/>.</remarks>
-public sealed partial class LanguageModelTrainer(LlamaModel model, LanguageModelTrainerOptions options, IBatchSource train)
+/// <param name="tokenizer">The model's tokenizer, written into every checkpoint beside the weights.</param>
+public sealed partial class LanguageModelTrainer(LlamaModel model, ITokenizer tokenizer, LanguageModelTrainerOptions options, IBatchSource train)
 {
     /// <summary>Fixed validation batches; empty skips validation.</summary>
     public IReadOnlyList<TrainingBatch> Validation { get; init; } = [];
@@ -222,7 +224,7 @@ public sealed partial class LanguageModelTrainer(LlamaModel model, LanguageModel
         if (RunDirectory is null) return null;
         using var scope = NewDisposeScope();
         var state = (StateTemplate with { Step = step }).With("data_position", train.Position);
-        return Checkpoint.Save(RunDirectory, Checkpoint.StepName(step), model, model.Config, state,
+        return Checkpoint.Save(RunDirectory, Checkpoint.StepName(step), model, model.Config, tokenizer, state,
             AdamWState.Export(optimizer, model), new CheckpointOptions { KeepLast = options.KeepLast });
     }
 

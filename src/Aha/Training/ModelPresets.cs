@@ -27,4 +27,7 @@ public static class ModelPresets
             BosTokenId = ByteTokenizer.Bos, EosTokenId = ByteTokenizer.Eos, PadTokenId = ByteTokenizer.Pad,
         }.Validate();
     }
+
+    /// <summary>The tokenizer of every preset, the byte tokenizer, with <paramref name="config"/>'s context as its <c>model_max_length</c>.</summary>
+    public static ITokenizer Tokenizer(ModelConfig config) => new ByteTokenizer(config.MaxPositionEmbeddings);
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Aha.Data;
+using Aha.Tokenizer;
 
 namespace Aha.Training;
 
@@ -13,9 +14,10 @@ public sealed class PackedBatchSource : IBatchSource
     PackingPosition _position = PackingPosition.Start;
 
     /// <param name="documents">Re-enumerable documents; enumerated again from the start on <see cref="Seek"/>.</param>
-    public PackedBatchSource(IEnumerable<string> documents, int batchSize, int sequenceLength, long seed)
+    /// <param name="tokenizer">The model's tokenizer.</param>
+    public PackedBatchSource(ITokenizer tokenizer, IEnumerable<string> documents, int batchSize, int sequenceLength, long seed)
     {
-        _stream = new PackedTokenStream(documents, batchSize, sequenceLength, seed);
+        _stream = new PackedTokenStream(tokenizer, documents, batchSize, sequenceLength, seed);
         _batches = _stream.Batches().GetEnumerator();
     }
 

@@ -33,13 +33,14 @@ public static class R1ZeroDemo
         var config = o.BaseModelConfig();
         torch.manual_seed(o.Seed);
         var model = new LlamaModel(config);
+        var tokenizer = ModelPresets.Tokenizer(config);
         var pretrain = new LanguageModelTrainerOptions
         {
             Steps = o.PretrainSteps, BatchSize = o.PretrainBatch, SequenceLength = o.SequenceLength, LearningRate = o.PretrainLearningRate,
             WarmupSteps = Math.Min(30, o.PretrainSteps / 10), EvalEvery = 0, SaveEvery = 0, LogEvery = 50, Seed = o.Seed,
         };
-        var source = new PackedBatchSource(BuiltinCorpus.Documents("reasoning", TaskSplit.Train, o.Seed), pretrain.BatchSize, pretrain.SequenceLength, o.Seed);
-        var pre = new LanguageModelTrainer(model, pretrain, source)
+        var source = new PackedBatchSource(tokenizer, BuiltinCorpus.Documents("reasoning", TaskSplit.Train, o.Seed), pretrain.BatchSize, pretrain.SequenceLength, o.Seed);
+        var pre = new LanguageModelTrainer(model, tokenizer, pretrain, source)
         {
             RunDirectory = Path.Combine(dir, "pretrain"),
             StateTemplate = new TrainingState { Step = 0, Seed = o.Seed, Trainer = "pretrain" }.WithOptions(pretrain).With("corpus", "reasoning"),
@@ -53,8 +54,8 @@ public static class R1ZeroDemo
         (EvalReport Greedy, EvalReport Sampled) Evaluate(string label)
         {
             log($"evaluating the {label} model: {problems.Count} held-out problems greedy, {sampledProblems.Count} × {o.Samples} samples");
-            var greedy = ModelEvaluator.Evaluate(model, task, problems, new EvalOptions { MaxNewTokens = o.Grpo.MaxCompletionTokens, BatchSize = 100, Seed = o.Seed });
-            var sampled = ModelEvaluator.Evaluate(model, task, sampledProblems, new EvalOptions
+            var greedy = ModelEvaluator.Evaluate(model, tokenizer, task, problems, new EvalOptions { MaxNewTokens = o.Grpo.MaxCompletionTokens, BatchSize = 100, Seed = o.Seed });
+            var sampled = ModelEvaluator.Evaluate(model, tokenizer, task, sampledProblems, new EvalOptions
             {
                 Samples = o.Samples, MaxNewTokens = o.Grpo.MaxCompletionTokens, BatchSize = 128, Seed = o.Seed,
             });
@@ -71,7 +72,7 @@ public static class R1ZeroDemo
         if (!interrupted)
         {
             log($"3/4 GRPO: {o.Grpo.Steps} steps of {o.Grpo.PromptsPerStep} prompts × {o.Grpo.GroupSize} samples, rewards accuracy + format");
-            using var trainer = new GrpoTrainer(model, task, RewardSet.R1Zero(task), o.Grpo)
+            using var trainer = new GrpoTrainer(model, tokenizer, task, RewardSet.R1Zero(task), o.Grpo)
             {
                 RunDirectory = Path.Combine(dir, "grpo"),
                 StateTemplate = new TrainingState { Step = 0, Trainer = "grpo" }.With("base_model", Path.GetFullPath(Path.Combine(dir, "pretrain"))).With("task", task.Name),
