@@ -1,3 +1,4 @@
+using Aha.Tokenizer;
 using Aha.Checkpoints;
 using Aha.Model;
 using static TorchSharp.torch;
@@ -15,12 +16,12 @@ public class CheckpointLeakTests
         using var run = new TempDirectory();
         using var net = new TinyNet(tie: true);
         var config = new ModelConfig { HiddenSize = 8, NumAttentionHeads = 2, NumKeyValueHeads = 2 };
-        Checkpoint.Save(run.Path, Checkpoint.StepName(0), net, config);
+        Checkpoint.Save(run.Path, Checkpoint.StepName(0), net, config, ByteTokenizer.Default);
         LiveTensors.Settle();
         long before = Tensor.TotalCount;
         for (int step = 1; step <= 3; step++)
         {
-            Checkpoint.Save(run.Path, Checkpoint.StepName(step), net, config, options: new CheckpointOptions { KeepLast = 1 });
+            Checkpoint.Save(run.Path, Checkpoint.StepName(step), net, config, ByteTokenizer.Default, options: new CheckpointOptions { KeepLast = 1 });
             Checkpoint.LoadLatest(run.Path).LoadModel(net);
         }
         Assert.Equal(before, Tensor.TotalCount);

@@ -1,3 +1,4 @@
+using Aha.Tokenizer;
 using System.Text.Json.Nodes;
 using Aha.Checkpoints;
 using Aha.Model;
@@ -30,7 +31,7 @@ public class CheckpointTests
             .WithOptions(new { LearningRate = 3e-4, BatchSize = 4 })
             .With("data_position", new[] { 0L, 12L, 3L });
         var moments = new Dictionary<string, Tensor> { ["lm_head.weight.exp_avg"] = ones(12, 8), ["step"] = tensor(7L) };
-        string folder = Checkpoint.Save(run.Path, Checkpoint.StepName(7), saved, Config, state, moments);
+        string folder = Checkpoint.Save(run.Path, Checkpoint.StepName(7), saved, Config, ByteTokenizer.Default, state, moments);
 
         Assert.Equal(run["step-000007"], folder);
         Assert.Equal("step-000007", File.ReadAllText(run["latest"]).Trim());
@@ -60,7 +61,7 @@ public class CheckpointTests
     {
         using var scope = NewDisposeScope();
         using var run = new TempDirectory();
-        string folder = Checkpoint.Save(run.Path, "final", new TinyNet(), Config);
+        string folder = Checkpoint.Save(run.Path, "final", new TinyNet(), Config, ByteTokenizer.Default);
         var json = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "generation_config.json")))!;
         Assert.Equal(256, json["bos_token_id"]!.GetValue<int>());
         Assert.Equal([257, 262], json["eos_token_id"]!.AsArray().Select(n => n!.GetValue<int>()));
@@ -75,7 +76,7 @@ public class CheckpointTests
         using var scope = NewDisposeScope();
         using var run = new TempDirectory();
         var saved = new TinyNet(tie: true, seed: 3);
-        string folder = Checkpoint.Save(run.Path, "tied", saved, Config with { TieWordEmbeddings = true });
+        string folder = Checkpoint.Save(run.Path, "tied", saved, Config with { TieWordEmbeddings = true }, ByteTokenizer.Default);
         var names = SafeTensors.ReadHeader(Path.Combine(folder, "model.safetensors")).Tensors.Select(t => t.Name).ToList();
         Assert.Contains("embed_tokens.weight", names);
         Assert.DoesNotContain("lm_head.weight", names);
@@ -90,7 +91,7 @@ public class CheckpointTests
     {
         using var scope = NewDisposeScope();
         using var run = new TempDirectory();
-        string folder = Checkpoint.Save(run.Path, "a", new TinyNet(hidden: 8, layers: 2), Config);
+        string folder = Checkpoint.Save(run.Path, "a", new TinyNet(hidden: 8, layers: 2), Config, ByteTokenizer.Default);
         var checkpoint = Checkpoint.Open(folder);
 
         var deeper = Assert.Throws<InvalidDataException>(() => checkpoint.LoadModel(new TinyNet(hidden: 8, layers: 3)));
@@ -111,7 +112,7 @@ public class CheckpointTests
     {
         using var scope = NewDisposeScope();
         using var run = new TempDirectory();
-        string folder = Checkpoint.Save(run.Path, "a", new TinyNet(seed: 1), Config);
+        string folder = Checkpoint.Save(run.Path, "a", new TinyNet(seed: 1), Config, ByteTokenizer.Default);
         string model = Path.Combine(folder, "model.safetensors");
         File.WriteAllBytes(model, File.ReadAllBytes(model)[..^5]);
         var target = new TinyNet(seed: 2);
@@ -147,13 +148,13 @@ public class CheckpointTests
         using var scope = NewDisposeScope();
         using var run = new TempDirectory();
         var first = new TinyNet(seed: 1);
-        Checkpoint.Save(run.Path, Checkpoint.StepName(1), first, Config, new TrainingState { Step = 1 });
+        Checkpoint.Save(run.Path, Checkpoint.StepName(1), first, Config, ByteTokenizer.Default, new TrainingState { Step = 1 });
 
         // model.safetensors is already in the temporary folder when the optimizer write fails.
         var broken = tensor(1f);
         broken.Dispose();
         var failing = new Dictionary<string, Tensor> { ["m"] = broken };
-        Assert.ThrowsAny<Exception>(() => Checkpoint.Save(run.Path, Checkpoint.StepName(2), new TinyNet(seed: 2), Config, new TrainingState { Step = 2 }, failing));
+        Assert.ThrowsAny<Exception>(() => Checkpoint.Save(run.Path, Checkpoint.StepName(2), new TinyNet(seed: 2), Config, ByteTokenizer.Default, new TrainingState { Step = 2 }, failing));
 
         Assert.Equal(["latest", "step-000001"], Directory.EnumerateFileSystemEntries(run.Path).Select(Path.GetFileName).Order());
         var checkpoint = Checkpoint.LoadLatest(run.Path);
@@ -168,13 +169,13 @@ public class CheckpointTests
     {
         using var scope = NewDisposeScope();
         using var run = new TempDirectory();
-        Checkpoint.Save(run.Path, Checkpoint.StepName(1), new TinyNet(), Config, new TrainingState { Step = 1 });
+        Checkpoint.Save(run.Path, Checkpoint.StepName(1), new TinyNet(), Config, ByteTokenizer.Default, new TrainingState { Step = 1 });
         string abandoned = run[".tmp-step-000002-2147483647"]; // no process has this id
         Directory.CreateDirectory(abandoned);
         File.WriteAllBytes(Path.Combine(abandoned, "model.safetensors"), [1, 2, 3]);
 
         Assert.Equal(1, Checkpoint.LoadLatest(run.Path).State!.Step);
-        Checkpoint.Save(run.Path, Checkpoint.StepName(2), new TinyNet(), Config, new TrainingState { Step = 2 });
+        Checkpoint.Save(run.Path, Checkpoint.StepName(2), new TinyNet(), Config, ByteTokenizer.Default, new TrainingState { Step = 2 });
         Assert.False(Directory.Exists(abandoned));
         Assert.Equal(2, Checkpoint.LoadLatest(run.Path).State!.Step);
     }
@@ -185,8 +186,8 @@ public class CheckpointTests
         using var scope = NewDisposeScope();
         using var run = new TempDirectory();
         var first = new TinyNet(seed: 1);
-        Checkpoint.Save(run.Path, "step-000005", first, Config);
-        var e = Assert.Throws<IOException>(() => Checkpoint.Save(run.Path, "step-000005", new TinyNet(seed: 2), Config));
+        Checkpoint.Save(run.Path, "step-000005", first, Config, ByteTokenizer.Default);
+        var e = Assert.Throws<IOException>(() => Checkpoint.Save(run.Path, "step-000005", new TinyNet(seed: 2), Config, ByteTokenizer.Default));
         Assert.Contains("refusing to overwrite", e.Message);
         var loaded = new TinyNet(seed: 3);
         Checkpoint.LoadLatest(run.Path).LoadModel(loaded);
@@ -202,7 +203,7 @@ public class CheckpointTests
     {
         using var scope = NewDisposeScope();
         using var run = new TempDirectory();
-        Assert.Throws<ArgumentException>(() => Checkpoint.Save(run.Path, name, new TinyNet(), Config));
+        Assert.Throws<ArgumentException>(() => Checkpoint.Save(run.Path, name, new TinyNet(), Config, ByteTokenizer.Default));
     }
 
     [Fact]
@@ -211,9 +212,9 @@ public class CheckpointTests
         using var scope = NewDisposeScope();
         using var run = new TempDirectory();
         var net = new TinyNet();
-        Checkpoint.Save(run.Path, "best", net, Config, options: new CheckpointOptions { UpdateLatest = false });
+        Checkpoint.Save(run.Path, "best", net, Config, ByteTokenizer.Default, options: new CheckpointOptions { UpdateLatest = false });
         foreach (long step in new long[] { 1, 2, 10, 3 })
-            Checkpoint.Save(run.Path, Checkpoint.StepName(step), net, Config, options: new CheckpointOptions { KeepLast = 1 });
+            Checkpoint.Save(run.Path, Checkpoint.StepName(step), net, Config, ByteTokenizer.Default, options: new CheckpointOptions { KeepLast = 1 });
         // step 3 is latest though older than 10: it stays, and so does the newest by step.
         Assert.Equal(["best", "latest", "step-000003", "step-000010"],
             Directory.EnumerateFileSystemEntries(run.Path).Select(Path.GetFileName).Order());

@@ -1,3 +1,4 @@
+using Aha.Tokenizer;
 using Aha.Checkpoints;
 using Aha.Tests.Model;
 using static TorchSharp.torch;
@@ -12,12 +13,12 @@ public class DeepSeekV3CheckpointTests
     public void A_saved_variant_opens_with_its_config_and_loads_the_same_weights_and_logits(string variant)
     {
         using var run = new TempDirectory();
-        var config = TinyModels.Variant(variant);
+        var config = TinyModels.Variant(variant) with { VocabSize = ByteTokenizer.VocabSize }; // room for the tokenizer saved beside it
         using var saved = TinyModels.Random(config, seed: 1);
         using var ids = tensor(new long[] { 1, 17, 42, 5, 77, 3 }, [1, 6]);
         using (saved.forward(ids)) { }    // count load so the router bias moves off zero and must travel too
         saved.UpdateRouterBias(0.01);
-        string folder = Checkpoint.Save(run.Path, "final", saved, config, new TrainingState { Step = 3, Trainer = "pretrain" });
+        string folder = Checkpoint.Save(run.Path, "final", saved, config, ByteTokenizer.Default, new TrainingState { Step = 3, Trainer = "pretrain" });
 
         var checkpoint = Checkpoint.Open(folder);
         Assert.Equal(config, checkpoint.Config);

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Aha.Checkpoints;
 using Aha.Eval;
+using Aha.Generation;
 using Aha.Model;
 using Aha.Tasks;
 using Aha.Tasks.Arithmetic;
@@ -13,6 +14,7 @@ namespace Aha.Tests.Eval;
 public class ModelEvaluatorTests
 {
     static readonly ITask Task = new ArithmeticTask();
+    static readonly ITokenizer Tok = ByteTokenizer.Default;
     static readonly IReadOnlyList<TaskItem> Items = ModelEvaluator.Problems(Task, 3);
     static readonly EvalOptions Greedy = new() { MaxNewTokens = 12, BatchSize = 4 };
     static readonly EvalOptions Sampled = Greedy with { Samples = 4 };
@@ -30,8 +32,8 @@ public class ModelEvaluatorTests
     public void Greedy_evaluation_is_deterministic_and_does_not_depend_on_the_batch_size()
     {
         using var model = NewModel();
-        var first = ModelEvaluator.Evaluate(model, Task, Items, Greedy);
-        var again = ModelEvaluator.Evaluate(model, Task, Items, Greedy with { BatchSize = 1 });
+        var first = ModelEvaluator.Evaluate(model, Tok, Task, Items, Greedy);
+        var again = ModelEvaluator.Evaluate(model, Tok, Task, Items, Greedy with { BatchSize = 1 });
         Assert.Equal(Texts(first), Texts(again));
         Assert.Equal(Json(first.Summary), Json(again.Summary));
         Assert.Equal(3, first.Summary.Problems);
@@ -44,7 +46,7 @@ public class ModelEvaluatorTests
     public void Sampled_reports_agree_with_the_scorer_run_over_the_same_completions()
     {
         using var model = NewModel();
-        var report = ModelEvaluator.Evaluate(model, Task, Items, Sampled);
+        var report = ModelEvaluator.Evaluate(model, Tok, Task, Items, Sampled);
         Assert.Equal(12, report.Summary.Samples);
         Assert.Equal([1, 2, 4], report.Summary.PassAtK.Keys.Order());
         Assert.Equal((0.6, 0.95), (report.Summary.Sampling!.Temperature, report.Summary.Sampling.TopP));
@@ -59,16 +61,16 @@ public class ModelEvaluatorTests
         }
         Assert.Equal(report.Samples.Average(s => (double)s.Row.Tokens!.Value), report.Summary.MeanCompletionTokens);
         Assert.All(report.Samples, s => Assert.InRange(s.Row.Tokens!.Value, 1, 12));
-        Assert.All(report.Samples, s => Assert.Equal(s.Row.Tokens == 12 && !s.Row.Completion.EndsWith(StopStrings.AnswerEnd), s.Row.Truncated));
+        Assert.All(report.Samples, s => Assert.Equal(s.Row.Tokens == 12 && !s.Row.Completion.EndsWith(PromptSpec.AnswerEnd), s.Row.Truncated));
     }
 
     [Fact]
     public void The_same_seed_gives_the_same_report_and_another_seed_other_samples()
     {
         using var model = NewModel();
-        var a = ModelEvaluator.Evaluate(model, Task, Items, Sampled with { Seed = 7 });
-        var b = ModelEvaluator.Evaluate(model, Task, Items, Sampled with { Seed = 7, BatchSize = 3 });
-        var c = ModelEvaluator.Evaluate(model, Task, Items, Sampled with { Seed = 8 });
+        var a = ModelEvaluator.Evaluate(model, Tok, Task, Items, Sampled with { Seed = 7 });
+        var b = ModelEvaluator.Evaluate(model, Tok, Task, Items, Sampled with { Seed = 7, BatchSize = 3 });
+        var c = ModelEvaluator.Evaluate(model, Tok, Task, Items, Sampled with { Seed = 8 });
         Assert.Equal(Texts(a), Texts(b));
         Assert.Equal(Json(a.Summary), Json(b.Summary));
         Assert.NotEqual(Texts(a), Texts(c));
@@ -81,8 +83,8 @@ public class ModelEvaluatorTests
     {
         using var model = NewModel();
         // Problem 1 evaluated alone with the seed shifted by one problem stride draws exactly what it drew as problem 1.
-        var all = ModelEvaluator.Generate(model, Task, Items, Sampled with { Seed = 5 });
-        var alone = ModelEvaluator.Generate(model, Task, [Items[1]], Sampled with { Seed = 5 + EvalOptions.ProblemSeedStride });
+        var all = ModelEvaluator.Generate(model, Tok, Task, Items, Sampled with { Seed = 5 });
+        var alone = ModelEvaluator.Generate(model, Tok, Task, [Items[1]], Sampled with { Seed = 5 + EvalOptions.ProblemSeedStride });
         Assert.Equal(all.Where(r => r.Id == Items[1].Id).Select(r => r.Completion), alone.Select(r => r.Completion));
     }
 
@@ -93,8 +95,8 @@ public class ModelEvaluatorTests
     [InlineData("<answer>4</Answer>", -1)]
     public void The_stop_predicate_fires_on_the_token_that_closes_the_answer(string text, int stopIndex)
     {
-        var stop = StopStrings.After(StopStrings.AnswerEnd);
-        var ids = ByteTokenizer.Default.Encode(text);
+        var stop = StopStrings.After(Tok, [PromptSpec.AnswerEnd]);
+        var ids = ByteTokenizer.EncodeBytes(text);
         int fired = -1;
         for (int i = 0; i < ids.Length && fired < 0; i++)
             if (stop(0, ids[..(i + 1)])) fired = i;
@@ -105,11 +107,11 @@ public class ModelEvaluatorTests
     public void Nothing_follows_the_closing_answer_tag_in_a_completion()
     {
         using var model = NewModel();
-        var rows = ModelEvaluator.Generate(model, Task, Items, Sampled with { MaxNewTokens = 24 });
+        var rows = ModelEvaluator.Generate(model, Tok, Task, Items, Sampled with { MaxNewTokens = 24 });
         Assert.All(rows, r =>
         {
-            int end = r.Completion.IndexOf(StopStrings.AnswerEnd, StringComparison.Ordinal);
-            Assert.True(end < 0 || end + StopStrings.AnswerEnd.Length == r.Completion.Length, r.Completion);
+            int end = r.Completion.IndexOf(PromptSpec.AnswerEnd, StringComparison.Ordinal);
+            Assert.True(end < 0 || end + PromptSpec.AnswerEnd.Length == r.Completion.Length, r.Completion);
         });
     }
 
@@ -118,14 +120,14 @@ public class ModelEvaluatorTests
     {
         using var run = new TempDirectory();
         using var model = NewModel();
-        var folder = Checkpoint.Save(run.Path, Checkpoint.StepName(3), model, model.Config);
-        var expected = ModelEvaluator.Evaluate(model, Task, Items, Sampled);
+        var folder = Checkpoint.Save(run.Path, Checkpoint.StepName(3), model, model.Config, ByteTokenizer.Default);
+        var expected = ModelEvaluator.Evaluate(model, Tok, Task, Items, Sampled);
         foreach (var path in new[] { run.Path, folder })
         {
             var checkpoint = ModelLoader.Open(path);
             Assert.Equal(folder, checkpoint.Directory);
             using var loaded = ModelLoader.Load(checkpoint);
-            Assert.Equal(Texts(expected), Texts(ModelEvaluator.Evaluate(loaded, Task, Items, Sampled)));
+            Assert.Equal(Texts(expected), Texts(ModelEvaluator.Evaluate(loaded, checkpoint.Tokenizer, Task, Items, Sampled)));
         }
         Assert.Throws<FileNotFoundException>(() => ModelLoader.Open(Directory.CreateDirectory(run["empty"]).FullName));
     }
@@ -134,7 +136,7 @@ public class ModelEvaluatorTests
     public void Correctness_is_counted_from_the_completions_whatever_the_model()
     {
         using var model = NewModel();
-        var rows = ModelEvaluator.Generate(model, Task, Items, Sampled);
+        var rows = ModelEvaluator.Generate(model, Tok, Task, Items, Sampled);
         // Replace the random model's text with known answers: problem 0 right 4/4, problem 1 right 1/4 (sample 2), problem 2 never.
         string Known(CompletionRow row, int index)
         {
@@ -162,34 +164,22 @@ public class ModelEvaluatorTests
     }
 
     [Fact]
-    public void Prompts_start_with_bos_and_chat_prompts_end_with_the_assistant_turn()
-    {
-        var item = Items[0];
-        var shortIds = TaskPrompts.Ids(Task, item, PromptStyle.Short);
-        Assert.Equal(ByteTokenizer.Bos, shortIds[0]);
-        Assert.Equal(Task.Render(item, PromptStyle.Short), TaskPrompts.Text(Task, item, PromptStyle.Short));
-        var chat = TaskPrompts.Ids(Task, item, PromptStyle.Chat);
-        Assert.Equal([ByteTokenizer.Bos, ByteTokenizer.System], chat[..2]);
-        Assert.Equal(ByteTokenizer.Assistant, chat[^1]);
-    }
-
-    [Fact]
     public void Bad_options_and_duplicate_ids_are_refused_with_the_fix()
     {
         using var model = NewModel();
-        Assert.Contains("k = 8", Assert.Throws<ArgumentException>(() => ModelEvaluator.Evaluate(model, Task, Items, Sampled with { Ks = [8] })).Message);
-        Assert.Contains("BatchSize", Assert.Throws<ArgumentException>(() => ModelEvaluator.Evaluate(model, Task, Items, Greedy with { BatchSize = 0 })).Message);
-        Assert.Contains("appears 2 times", Assert.Throws<ArgumentException>(() => ModelEvaluator.Evaluate(model, Task, [Items[0], Items[0]], Greedy)).Message);
+        Assert.Contains("k = 8", Assert.Throws<ArgumentException>(() => ModelEvaluator.Evaluate(model, Tok, Task, Items, Sampled with { Ks = [8] })).Message);
+        Assert.Contains("BatchSize", Assert.Throws<ArgumentException>(() => ModelEvaluator.Evaluate(model, Tok, Task, Items, Greedy with { BatchSize = 0 })).Message);
+        Assert.Contains("appears 2 times", Assert.Throws<ArgumentException>(() => ModelEvaluator.Evaluate(model, Tok, Task, [Items[0], Items[0]], Greedy)).Message);
     }
 
     [Fact]
     public void Live_tensor_count_is_the_same_before_and_after_an_evaluation()
     {
         using var model = NewModel();
-        ModelEvaluator.Evaluate(model, Task, Items, Sampled); // warm-up: lazily built rotary tables are not leaks
+        ModelEvaluator.Evaluate(model, Tok, Task, Items, Sampled); // warm-up: lazily built rotary tables are not leaks
         LiveTensors.Settle();
         long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
-        ModelEvaluator.Evaluate(model, Task, Items, Sampled);
+        ModelEvaluator.Evaluate(model, Tok, Task, Items, Sampled);
         Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
     }
 }

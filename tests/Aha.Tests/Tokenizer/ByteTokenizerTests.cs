@@ -67,11 +67,35 @@ public class ByteTokenizerTests
         Assert.Equal(expected, Tok.Decode(ids));
 
     [Fact]
-    public void Special_token_text_in_input_stays_bytes_unless_asked()
+    public void Special_token_text_in_input_becomes_one_id_as_in_hugging_face_and_stays_bytes_in_encode_bytes()
     {
-        Assert.Equal(Encoding.UTF8.GetByteCount("a<|end|>"), Tok.Encode("a<|end|>").Length);
-        Assert.Equal([ByteTokenizer.Bos, 'a', ByteTokenizer.End, '<', '|', 'x', ByteTokenizer.Eos],
-            Tok.Encode("<|bos|>a<|end|><|x<|eos|>", parseSpecialTokens: true));
+        Assert.Equal(Encoding.UTF8.GetByteCount("a<|end|>"), ByteTokenizer.EncodeBytes("a<|end|>").Length);
+        // By hand: <|bos|> 256, 'a' 97, <|end|> 262, '<' 60, '|' 124, 'x' 120, <|eos|> 257; "<|x" is a near miss and stays text.
+        Assert.Equal([256, 97, 262, 60, 124, 120, 257], Tok.Encode("<|bos|>a<|end|><|x<|eos|>"));
+    }
+
+    [Theory]
+    [InlineData("", new int[0], new[] { 256 })]
+    [InlineData("hi", new[] { 104, 105 }, new[] { 256, 104, 105 })]
+    [InlineData("é<|user|>", new[] { 0xC3, 0xA9, 260 }, new[] { 256, 0xC3, 0xA9, 260 })]
+    public void Add_special_tokens_puts_bos_first_and_nothing_else(string text, int[] plain, int[] withSpecial)
+    {
+        Assert.Equal(plain, Tok.Encode(text));
+        Assert.Equal(withSpecial, Tok.Encode(text, addSpecialTokens: true));
+    }
+
+    [Fact]
+    public void The_seam_reports_the_byte_special_ids_stops_and_vocabulary()
+    {
+        ITokenizer t = Tok;
+        Assert.Equal((264, 256, 257, 258), (t.VocabSize, t.BosId, t.EosId, t.PadId));
+        Assert.Equal([257, 262], t.StopIds);
+        Assert.True(t.IsSpecial(256));
+        Assert.False(t.IsSpecial(255));
+        Assert.Equal(("Ġ", 32), (t.IdToToken(32), t.TokenToId("Ġ")));
+        Assert.Equal(("<|end|>", 262), (t.IdToToken(262), t.TokenToId("<|end|>")));
+        Assert.Null(t.IdToToken(263));
+        Assert.Null(t.TokenToId("ab"));
     }
 
     [Fact]

@@ -10,7 +10,7 @@ public class TokenizerFilesTests
 
     static JsonObject SavedTokenizerJson(TempDirectory dir)
     {
-        ByteTokenizer.Default.Save(dir.Path, modelMaxLength: 256);
+        new ByteTokenizer(modelMaxLength: 256).Save(dir.Path);
         return JsonNode.Parse(File.ReadAllText(dir["tokenizer.json"]))!.AsObject();
     }
 
@@ -18,9 +18,10 @@ public class TokenizerFilesTests
     public void Saved_tokenizer_json_loads_back_as_the_byte_tokenizer()
     {
         using var dir = new TempDirectory();
-        ByteTokenizer.Default.Save(dir.Path, modelMaxLength: 256);
-        Assert.Same(ByteTokenizer.Default, ByteTokenizer.Load(dir.Path));
-        Assert.Same(ByteTokenizer.Default, ByteTokenizer.Load(dir["tokenizer.json"]));
+        new ByteTokenizer(modelMaxLength: 256).Save(dir.Path);
+        Assert.Equal(256, ByteTokenizer.Load(dir.Path).ModelMaxLength);
+        Assert.Equal(256, ByteTokenizer.Load(dir["tokenizer.json"]).ModelMaxLength);
+        Assert.IsType<ByteTokenizer>(TokenizerLoader.Load(dir.Path));
     }
 
     [Fact]

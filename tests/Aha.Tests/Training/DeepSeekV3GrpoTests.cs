@@ -26,7 +26,7 @@ public class DeepSeekV3GrpoTests
         // About half of a random model's first tokens are ASCII bytes, so every group has signal.
         var rewards = new RewardSet([(new DelegateReward("ascii_first", (Completion c) => c.Text.Length > 0 && c.Text[0] < 128 ? 1f : 0f), 1f)]);
         var options = new GrpoOptions { PromptsPerStep = 2, GroupSize = 8, MaxCompletionTokens = 6, LearningRate = 3e-2, Beta = 0.04f, Seed = 5 };
-        using var trainer = new GrpoTrainer(model, new ArithmeticTask(ArithmeticOptions.Level(1)), rewards, options);
+        using var trainer = new GrpoTrainer(model, ByteTokenizer.Default, new ArithmeticTask(ArithmeticOptions.Level(1)), rewards, options);
         var step = trainer.Step(0);
         Assert.True(step["zero_signal_fraction"] < 1, "the test needs groups with reward signal");
         foreach (var name in new[] { "reward", "kl", "entropy", "grad_norm", "tokens_per_second" })
@@ -48,7 +48,7 @@ public class DeepSeekV3GrpoTests
         var before = Biases(model);
         Assert.NotEmpty(before);
         var rewards = new RewardSet([(new DelegateReward("ascii_first", (Completion c) => c.Text.Length > 0 && c.Text[0] < 128 ? 1f : 0f), 1f)]);
-        using var trainer = new GrpoTrainer(model, new ArithmeticTask(ArithmeticOptions.Level(1)), rewards,
+        using var trainer = new GrpoTrainer(model, ByteTokenizer.Default, new ArithmeticTask(ArithmeticOptions.Level(1)), rewards,
             new GrpoOptions { PromptsPerStep = 2, GroupSize = 8, MaxCompletionTokens = 6, Beta = 0f, Seed = 5 });
         trainer.Step(0);
         Assert.False(before.SequenceEqual(Biases(model)), "the router bias should move toward balance after an update");

@@ -35,7 +35,7 @@ public class GrpoTrainerTests
         var initial = TinyModels.Random(Config());
         GrpoStep Run()
         {
-            using var trainer = new GrpoTrainer(Copy(initial), Task, rewards, Options());
+            using var trainer = new GrpoTrainer(Copy(initial), ByteTokenizer.Default, Task, rewards, Options());
             return trainer.Step(0);
         }
         var a = Run();
@@ -55,7 +55,7 @@ public class GrpoTrainerTests
         // One sampled token and a small step: the reward is about the first token only, and Adam's first step moves every
         // weight by ±lr, so longer completions or a large lr let the other tokens' gradients swamp it (measured: with 6
         // tokens at lr 3e-2 the probability rose for only 10–12 of 20 seeds; with these settings for 20 of 20).
-        using var trainer = new GrpoTrainer(model, Task, rewards, Options() with { GroupSize = 16, MaxCompletionTokens = 1, LearningRate = 1e-3 });
+        using var trainer = new GrpoTrainer(model, ByteTokenizer.Default, Task, rewards, Options() with { GroupSize = 16, MaxCompletionTokens = 1, LearningRate = 1e-3 });
         var step = trainer.Step(0);
         Assert.True(step["zero_signal_fraction"] < 1, "the test needs groups with reward signal");
         double after = AsciiFirstProbability(model, prompts);
@@ -68,7 +68,7 @@ public class GrpoTrainerTests
         var model = TinyModels.Random(Config());
         var before = model.parameters().Select(p => p.detach().clone()).ToList();
         var rewards = new RewardSet([(new DelegateReward("constant", _ => 1f), 1f)]);
-        using var trainer = new GrpoTrainer(model, Task, rewards, Options());
+        using var trainer = new GrpoTrainer(model, ByteTokenizer.Default, Task, rewards, Options());
         var step = trainer.Step(0);
         Assert.Equal(1.0, step["zero_signal_fraction"]);
         foreach (var (p, b) in model.parameters().Zip(before)) Assert.True((p == b).all().item<bool>());
@@ -77,7 +77,7 @@ public class GrpoTrainerTests
     [Fact]
     public void A_step_reports_every_metric_as_a_finite_number()
     {
-        using var trainer = new GrpoTrainer(TinyModels.Random(Config()), Task, RewardSet.R1Zero(Task), Options(beta: 0.04f));
+        using var trainer = new GrpoTrainer(TinyModels.Random(Config()), ByteTokenizer.Default, Task, RewardSet.R1Zero(Task), Options(beta: 0.04f));
         var step = trainer.Step(0);
         foreach (var name in new[] { "reward", "accuracy", "zero_signal_fraction", "kl", "clip_low", "clip_high", "entropy",
                      "completion_tokens", "truncated_fraction", "reflective_words", "seconds_generation", "tokens_per_second" })
@@ -89,7 +89,7 @@ public class GrpoTrainerTests
     public void Dynamic_sampling_draws_more_prompts_when_groups_carry_no_signal()
     {
         var rewards = new RewardSet([(new DelegateReward("constant", _ => 0f), 1f)]);
-        using var trainer = new GrpoTrainer(TinyModels.Random(Config()), Task, rewards, Options() with { DynamicSampling = true, MaxSamplingRounds = 3 });
+        using var trainer = new GrpoTrainer(TinyModels.Random(Config()), ByteTokenizer.Default, Task, rewards, Options() with { DynamicSampling = true, MaxSamplingRounds = 3 });
         var step = trainer.Step(0);
         Assert.Equal(6, trainer.ProblemCursor);   // 2 prompts a round, every group dropped, three rounds
         Assert.Equal(1.0, step["zero_signal_fraction"]);
@@ -105,13 +105,13 @@ public class GrpoTrainerTests
 
         var initial = TinyModels.Random(Config());
         var straight = Copy(initial);
-        using (var trainer = new GrpoTrainer(straight, Task, rewards, options) { RunDirectory = dirA.Path, Log = _ => { } })
+        using (var trainer = new GrpoTrainer(straight, ByteTokenizer.Default, Task, rewards, options) { RunDirectory = dirA.Path, Log = _ => { } })
             trainer.Run();
 
-        using (var first = new GrpoTrainer(Copy(initial), Task, rewards, options with { Steps = 1 }) { RunDirectory = dirB.Path, Log = _ => { } })
+        using (var first = new GrpoTrainer(Copy(initial), ByteTokenizer.Default, Task, rewards, options with { Steps = 1 }) { RunDirectory = dirB.Path, Log = _ => { } })
             first.Run();
         var resumed = Copy(initial);   // the base weights: the reference until its first reset
-        using (var second = new GrpoTrainer(resumed, Task, rewards, options) { RunDirectory = dirB.Path, Log = _ => { } })
+        using (var second = new GrpoTrainer(resumed, ByteTokenizer.Default, Task, rewards, options) { RunDirectory = dirB.Path, Log = _ => { } })
         {
             var (result, steps) = second.Run(Checkpoint.LoadLatest(dirB.Path));
             Assert.Equal(TrainingOutcome.Completed, result.Outcome);
@@ -143,7 +143,7 @@ public class GrpoTrainerTests
         double total = 0;
         foreach (var prompt in prompts)
         {
-            var ids = tensor(new long[] { ByteTokenizer.Bos }.Concat(ByteTokenizer.Default.Encode(prompt).Select(i => (long)i)).ToArray()).unsqueeze(0);
+            var ids = tensor(new long[] { ByteTokenizer.Bos }.Concat(ByteTokenizer.EncodeBytes(prompt).Select(i => (long)i)).ToArray()).unsqueeze(0);
             var probs = model.LastLogits(ids).softmax(-1)[0];
             total += probs[TensorIndex.Slice(0, 128)].sum().item<float>();
         }

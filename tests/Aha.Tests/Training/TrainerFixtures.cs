@@ -3,6 +3,7 @@ using Aha.Data;
 using Aha.Model;
 using Aha.Tasks;
 using Aha.Tests.Model;
+using Aha.Tokenizer;
 using Aha.Training;
 
 namespace Aha.Tests.Training;
@@ -11,6 +12,8 @@ namespace Aha.Tests.Training;
 static class TrainerFixtures
 {
     public static ModelConfig Config { get; } = ModelPresets.Get("tiny", 64) with { HiddenSize = 32, IntermediateSize = 64, NumAttentionHeads = 4, NumKeyValueHeads = 2 };
+
+    public static ITokenizer Tokenizer { get; } = ModelPresets.Tokenizer(Config);
 
     public static LlamaModel NewModel() => TinyModels.WithFormulaWeights(Config);
 
@@ -21,11 +24,11 @@ static class TrainerFixtures
     };
 
     public static PackedBatchSource Source(LanguageModelTrainerOptions o) =>
-        new(BuiltinCorpus.Documents("arithmetic", TaskSplit.Train, o.Seed), o.BatchSize, o.SequenceLength, o.Seed);
+        new(Tokenizer, BuiltinCorpus.Documents("arithmetic", TaskSplit.Train, o.Seed), o.BatchSize, o.SequenceLength, o.Seed);
 
     public static LanguageModelTrainer Trainer(LlamaModel model, LanguageModelTrainerOptions o, IBatchSource? source = null,
         string? runDir = null, Action<StepReport>? onStep = null, List<string>? warnings = null) =>
-        new(model, o, source ?? Source(o)) { RunDirectory = runDir, OnStep = onStep, Log = _ => { }, Warn = w => warnings?.Add(w) };
+        new(model, Tokenizer, o, source ?? Source(o)) { RunDirectory = runDir, OnStep = onStep, Log = _ => { }, Warn = w => warnings?.Add(w) };
 
     public static Dictionary<string, float[]> Weights(LlamaModel model) =>
         model.named_parameters().ToDictionary(p => p.name, p => p.parameter.data<float>().ToArray());

@@ -18,7 +18,7 @@ public class TrainerLeakTests
         using var model = NewModel();
         LiveTensors.Settle(); // building the model leaves unreachable wrappers (e.g. the pad row's view)
         var counts = new Dictionary<long, long>();
-        var trainer = new LanguageModelTrainer(model, o, Source(o))
+        var trainer = new LanguageModelTrainer(model, TrainerFixtures.Tokenizer, o, Source(o))
         {
             Validation = validation, RunDirectory = run.Path, Log = _ => { }, Warn = _ => { },
             OnStep = r => counts[r.Step] = Tensor.TotalCount,
