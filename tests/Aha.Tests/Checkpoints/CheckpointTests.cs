@@ -219,4 +219,32 @@ public class CheckpointTests
         Assert.Equal(["best", "latest", "step-000003", "step-000010"],
             Directory.EnumerateFileSystemEntries(run.Path).Select(Path.GetFileName).Order());
     }
+
+    [Fact]
+    public void A_checkpoint_exposes_its_tokenizer_and_generation_config_lists_the_byte_stops_by_hand()
+    {
+        using var run = new TempDirectory();
+        string folder = Checkpoint.Save(run.Path, "a", new TinyNet(), Config, new ByteTokenizer(modelMaxLength: 128));
+        var tokenizer = Assert.IsType<ByteTokenizer>(Checkpoint.Open(folder).Tokenizer);
+        Assert.Equal(128, tokenizer.ModelMaxLength);
+        var generation = GenerationConfig.FromJson(File.ReadAllText(Path.Combine(folder, Checkpoint.GenerationConfigFile)));
+        Assert.Equal(256, generation.BosTokenId);
+        Assert.Equal([257, 262], generation.EosTokenId); // <|eos|> and <|end|>
+        Assert.Equal(258, generation.PadTokenId);
+    }
+
+    [Fact]
+    public void A_tokenizer_larger_than_the_models_vocabulary_is_refused_at_save_and_at_open()
+    {
+        using var run = new TempDirectory();
+        var e = Assert.Throws<ArgumentException>(() => Checkpoint.Save(run.Path, "small", new TinyNet(), Config with { VocabSize = 96 }, ByteTokenizer.Default));
+        Assert.Contains("264", e.Message);
+        string folder = Checkpoint.Save(run.Path, "a", new TinyNet(), Config, ByteTokenizer.Default);
+        string configPath = Path.Combine(folder, Checkpoint.ConfigFile);
+        File.WriteAllText(configPath, File.ReadAllText(configPath).Replace("\"vocab_size\": 264", "\"vocab_size\": 260"));
+        var open = Assert.Throws<InvalidDataException>(() => Checkpoint.Open(folder));
+        Assert.Contains("tokenizer.json has 264 ids", open.Message);
+        Assert.Contains("vocab_size 260", open.Message);
+        Assert.Contains(configPath, open.Message);
+    }
 }

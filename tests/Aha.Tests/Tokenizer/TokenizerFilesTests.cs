@@ -118,4 +118,72 @@ public class TokenizerFilesTests
         var e = Assert.Throws<FileNotFoundException>(() => ByteTokenizer.Load(dir.Path));
         Assert.Contains(dir["tokenizer.json"], e.Message);
     }
+
+    static string HfGolden => Path.Combine(AppContext.BaseDirectory, "Tokenizer", "Golden", "hf_byte_encodings.json");
+
+    [Fact]
+    public void Encode_with_special_tokens_gives_hugging_faces_ids_for_the_saved_file_and_without_them_the_ids_of_old_files()
+    {
+        // Made by bench/hf_byte_tokenizer_golden.cs with Hugging Face's Rust tokenizers, not by Aha.
+        var rows = JsonNode.Parse(File.ReadAllText(HfGolden))!.AsArray();
+        Assert.True(rows.Count >= 8);
+        foreach (var row in rows)
+        {
+            string text = row!["text"]!.GetValue<string>();
+            int[] Ids(string field) => [.. row[field]!.AsArray().Select(n => n!.GetValue<int>())];
+            Assert.Equal(Ids("ids_with_bos_post_processor"), ByteTokenizer.Default.Encode(text, addSpecialTokens: true));
+            Assert.Equal(Ids("ids_without_post_processor"), ByteTokenizer.Default.Encode(text));
+        }
+    }
+
+    [Fact]
+    public void The_post_processor_puts_bos_before_the_text()
+    {
+        using var dir = new TempDirectory();
+        var post = SavedTokenizerJson(dir)["post_processor"]!;
+        Assert.Equal("TemplateProcessing", post["type"]!.GetValue<string>());
+        Assert.Equal("<|bos|>", post["single"]![0]!["SpecialToken"]!["id"]!.GetValue<string>());
+        Assert.Equal("A", post["single"]![1]!["Sequence"]!["id"]!.GetValue<string>());
+        Assert.Equal(256, post["special_tokens"]!["<|bos|>"]!["ids"]![0]!.GetValue<int>());
+    }
+
+    [Fact]
+    public void A_file_saved_before_the_post_processor_still_loads_as_the_byte_tokenizer()
+    {
+        using var dir = new TempDirectory();
+        var root = SavedTokenizerJson(dir);
+        root["post_processor"] = null;
+        File.WriteAllText(dir["tokenizer.json"], root.ToJsonString());
+        Assert.Equal([256, 104], ByteTokenizer.Load(dir.Path).Encode("h", addSpecialTokens: true));
+        Assert.IsType<ByteTokenizer>(TokenizerLoader.Load(dir.Path));
+    }
+
+    [Fact]
+    public void A_post_processor_that_adds_something_else_is_refused()
+    {
+        using var dir = new TempDirectory();
+        var root = SavedTokenizerJson(dir);
+        root["post_processor"]!["special_tokens"]!["<|bos|>"]!["ids"]![0] = 257;
+        File.WriteAllText(dir["tokenizer.json"], root.ToJsonString());
+        Assert.Contains("post_processor", Assert.Throws<InvalidDataException>(() => ByteTokenizer.Load(dir.Path)).Message);
+    }
+
+    [Fact]
+    public void Model_max_length_is_written_when_known_and_left_out_otherwise()
+    {
+        using var dir = new TempDirectory();
+        ByteTokenizer.Default.Save(dir.Path);
+        Assert.Null(JsonNode.Parse(File.ReadAllText(dir["tokenizer_config.json"]))!["model_max_length"]);
+        Assert.Null(ByteTokenizer.Load(dir.Path).ModelMaxLength);
+    }
+
+    [Fact]
+    public void The_loader_names_the_folder_without_a_tokenizer_and_refuses_foreign_tokenizers_for_now()
+    {
+        using var dir = new TempDirectory();
+        var missing = Assert.Throws<FileNotFoundException>(() => TokenizerLoader.Load(dir.Path));
+        Assert.Contains(dir.Path, missing.Message);
+        File.WriteAllText(dir["tokenizer.json"], """{"added_tokens":[{"id":0,"content":"<|endoftext|>"}],"model":{"type":"BPE","vocab":{},"merges":["a b"]}}""");
+        Assert.Throws<NotSupportedException>(() => TokenizerLoader.Load(dir.Path));
+    }
 }
