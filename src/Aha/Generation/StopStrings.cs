@@ -10,8 +10,9 @@ public static class StopStrings
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
         if (stops.Count == 0 || stops.Any(string.IsNullOrEmpty)) throw new ArgumentException("give at least one non-empty stop string.", nameof(stops));
-        // Every token decodes to at least one byte, so the newest token can only complete a stop string that lies within
-        // the last (its byte length) ids: decoding that tail keeps each check O(stop length), not O(completion).
+        // Every token that is not skipped as special decodes to at least one byte (byte-level BPE included), so the newest
+        // token can only complete a stop string that lies within the last (its byte length) ids: decoding that tail keeps
+        // each check O(stop length), not O(completion).
         int longest = stops.Max(s => System.Text.Encoding.UTF8.GetByteCount(s));
         string[] copy = [.. stops];
         return (_, ids) =>
