@@ -63,4 +63,20 @@ public class ChatTemplateTests
         foreach (var text in new[] { "bos_token", "<|assistant|>", "<|end|>", "add_generation_prompt", "{% generation %}" })
             Assert.Contains(text, ChatTemplate.Jinja);
     }
+
+    [Fact]
+    public void Render_chat_is_byte_identical_to_jinja2_rendering_the_saved_template()
+    {
+        // Made by Golden/make_chat_golden.py with real Jinja2 from the chat_template of a tokenizer_config.json Aha saved.
+        var golden = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Tokenizer", "Golden", "byte_chat_renderings.json")))!;
+        Assert.Equal(golden["chat_template"]!.GetValue<string>(), ChatTemplate.Jinja);
+        var rows = golden["renderings"]!.AsArray();
+        Assert.Equal(10, rows.Count);
+        foreach (var row in rows)
+        {
+            var messages = row!["messages"]!.AsArray().Select(m => new ChatMessage(m!["role"]!.GetValue<string>(), m["content"]!.GetValue<string>())).ToList();
+            var options = new ChatOptions { AddGenerationPrompt = row["add_generation_prompt"]!.GetValue<bool>() };
+            Assert.Equal(row["text"]!.GetValue<string>(), Tok.RenderChat(messages, options));
+        }
+    }
 }
