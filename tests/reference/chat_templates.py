@@ -22,6 +22,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 HERE = os.path.dirname(os.path.abspath(__file__))
 TEMPLATES = os.path.join(HERE, "..", "Aha.Tests", "Tokenizer", "Templates")
 OUT = os.path.join(HERE, "..", "Aha.Tests", "Tokenizer", "Golden", "chat_templates.json")
+SNIPPETS_OUT = os.path.join(HERE, "..", "Aha.Tests", "Tokenizer", "Golden", "jinja_snippets.json")
 
 
 class Generation(Extension):
@@ -118,6 +119,74 @@ def cases():
         yield f"{template[:-6]}/{conv_name}/gen", template, messages, True, None, {}
 
 
+D = {"b": 1, "a": [1, "x"], "n": {"k": None, "f": 2.5, "t": True, "s": "é\"\n"}}
+XS = [1, 2, 3]
+M = {"role": "assistant", "content": None,
+     "tool_calls": [{"type": "function", "function": {"name": "f", "arguments": {"a": 1, "b": "é"}}}]}
+VARS = {"d": D, "xs": XS, "m": M}
+
+# Small templates that pin the interpreter's semantics one construct at a time; rendered with the same environment and
+# arguments as the chat templates, plus VARS. A case whose render raises records the exception type instead of text.
+SNIPPETS = {
+    "lstrip_trim_blocks": "a\n  {% if true %}\n    b\n  {% endif %}\nc",
+    "dash_both_sides": "{%- if true -%}  x  {%- endif -%}  y",
+    "comment_trim": "line1  {# comment #}\nline2\n  {# indented comment #}\nline3",
+    "plus_keeps_lstrip": "  {{ 'x' }}  \n  {%+ if true %}k{% endif %}",
+    "crlf_and_trailing_newline": "a\r\n{% if true %}\r\nb\r\n{% endif %}\r\n",
+    "loop_in_lines": "{% for x in xs %}\n  {{ x }}\n{% endfor %}\n",
+    "dash_then_text": "  {%- if true %}a{% endif -%}  \n b",
+    "comment_dashes": "x{#- c -#}  y",
+    "tab_lstrip": "\t{% if true %}t{% endif %}\n\t {{ 'v' }}",
+    "variable_dashes": "a  {{- 'b' -}}  c",
+    "block_after_variable_same_line": "{{ 'v' }}  {% if true %}w{% endif %}",
+    "loop_vars": "{% for x in ['a','b','c'] %}{{ loop.index0 }}{{ loop.index }}{{ loop.first }}{{ loop.last }}{{ loop.length }}{{ loop.revindex }}{{ loop.revindex0 }}|{% endfor %}",
+    "loop_filter_else": "{% for x in [1,2,3,4] if x is even %}{{ x }}/{{ loop.index }}/{{ loop.length }} {% else %}none{% endfor %}{% for x in [] %}y{% else %}empty{% endfor %}",
+    "loop_prev_next": "{% for x in xs %}{{ loop.previtem }}<{{ x }}>{{ loop.nextitem }};{% endfor %}",
+    "dict_iteration": "{% for k, v in d.items() %}{{ k }}={{ v }};{% endfor %}{% for k in d %}{{ k }}{% endfor %}{% for k, v in d|items %}{{ v }}{% endfor %}",
+    "namespace": "{% set ns = namespace(n=0, s='') %}{% for x in [1,2,3] %}{% set ns.n = ns.n + x %}{% set ns.s = ns.s ~ x %}{% set t = x %}{% endfor %}{{ ns.n }}|{{ ns.s }}|{{ t is defined }}",
+    "set_scoping": "{% set x = 1 %}{% for i in [5] %}{% set x = i %}{{ x }}{% endfor %}{{ x }}{% if true %}{% set y = 2 %}{% endif %}{{ y }}",
+    "undefined": "[{{ nope }}][{{ nope is defined }}][{{ d.missing }}][{{ d.missing is none }}][{{ nope | length }}][{% for x in nope %}x{% endfor %}][{{ nope or 'fallback' }}][{{ nope | default('dflt') }}][{{ '' | default('e', true) }}][{{ xs[10] is defined }}][{{ not nope }}][{{ nope == nope }}]",
+    "python_str": "{{ none }} {{ true }} {{ 1.0 }} {{ 1.5e20 }} {{ 0.0001 }} {{ 1e-5 }} {{ 123.456 }} {{ [1, 'a', none, true, \"it's\"] }} {{ d }} {{ 7 // 2 }} {{ -7 // 2 }} {{ 7 % 3 }} {{ -7 % 3 }} {{ 7 / 2 }} {{ 6 / 3 }} {{ 2 ** 10 }} {{ 'ab' * 3 }} {{ 1 + 2.5 }} {{ 'x' ~ 1 ~ none }} {{ -(3) }} {{ 10 - 2 - 3 }}",
+    "string_methods": "{{ '  a b  '.strip() }}|{{ 'xxaxx'.strip('x') }}|{{ 'a,b,,c'.split(',') }}|{{ ' a  b '.split() }}|{{ 'a b c'.split(' ', 1) }}|{{ 'abc'.startswith('ab') }}|{{ 'abc'.endswith(('x','c')) }}|{{ 'aXa'.replace('a', 'b') }}|{{ 'Hi'.upper() }}{{ 'Hi'.lower() }}|{{ 'hello world'.title() }}|{{ 'x</think>y</think>z'.split('</think>')[-1] }}|{{ '\\n\\nq'.lstrip('\\n') }}|{{ 'q\\n\\n'.rstrip('\\n') }}|{{ 'h\u00e9llo\U0001F642'[::-1] }}|{{ 'h\u00e9llo\U0001F642' | length }}|{{ 'abcdef'[1:4] }}{{ 'abcdef'[-2:] }}{{ 'abcdef'[::2] }}{{ 'abcdef'[-1] }}{{ 'abcdef'[10:] }}|{{ '-'.join(['a', 'b']) }}",
+    "lists": "{{ xs[0] }}{{ xs[-1] }}{{ xs[1:] }}{{ xs[::-1] }}{{ xs[:-1] }}{{ xs[5:1:-1] }}{{ xs | length }}{{ xs | first }}{{ xs | last }}{{ xs | join('-') }}{{ xs | join }}{{ 2 in xs }}{{ 9 not in xs }}{{ 'b' in 'abc' }}{{ 'a' in d }}{{ 'zz' not in d }}{{ xs + [4] }}{{ [] | first is defined }}",
+    "tojson": "{{ d | tojson }}|{{ d | tojson(indent=2) }}|{{ '\u00e9\"\\\\\\n\\t\\x01\U0001F642' | tojson }}|{{ [] | tojson }}|{{ {} | tojson(indent=4) }}|{{ [1.5, true, none, 10] | tojson }}|{{ d | tojson(sort_keys=true) }}|{{ xs | tojson(separators=(',', ':')) }}",
+    "tests": "{{ 'a' is string }}{{ d is mapping }}{{ xs is iterable }}{{ 'a' is iterable }}{{ 1 is number }}{{ none is none }}{{ 1 is not none }}{{ xs is sequence }}{{ 3 is odd }}{{ 4 is divisibleby 2 }}{{ 4 is divisibleby(3) }}{{ 'a' is eq 'a' }}{{ true is true }}{{ 1 is integer }}{{ 1.0 is float }}{{ nope is undefined }}{{ d.a is defined }}{{ xs is mapping }}{{ none is string }}{{ true is boolean }}{{ 'ab' is lower }}",
+    "logic": "{{ 1 < 2 < 3 }}{{ 3 > 2 > 2 }}{{ 1 == 1.0 }}{{ true == 1 }}{{ 'a' < 'b' }}{{ 2 >= 2.0 }}{{ not 1 }}{{ 0 or '' or 'z' }}{{ 1 and 2 }}{{ none and 1 }}{{ 'x' if false }}|{{ 'y' if true else 'n' }}|{{ (1 if false else 2) + 1 }}|{{ not xs[0] == 1 }}|{{ 1 != 2 and not false }}",
+    "filters": "{{ '  t  ' | trim }}|{{ 'xtx' | trim('x') }}|{{ 'AbC' | lower }}{{ 'AbC' | upper }}|{{ 'aaa' | replace('a', 'b', 2) }}|{{ 3 | string }}{{ '42' | int + 1 }}{{ 'x' | int }}{{ '2.5' | float }}{{ 2.9 | int }}|{{ -3 | abs }}|{{ 'hello WORLD' | capitalize }}|{{ [3,1,2] | reverse | list }}|{{ 'abc' | list }}|{{ 'abc' | reverse }}|{{ d | length }}|{{ d | first }}|{{ 1 | string + 'x' }}|{{ 'a' ~ 1 | string }}",
+    "macro": "{% macro greet(name, punct='!') %}Hi {{ name }}{{ punct }}{% endmacro %}{{ greet('A') }} {{ greet('B', punct='?') }} {{ greet(name='C') }}|{{ greet() }}|",
+    "loop_controls": "{% for x in [1,2,3,4,5] %}{% if x == 2 %}{% continue %}{% endif %}{% if x == 4 %}{% break %}{% endif %}{{ x }}{% endfor %}",
+    "generation": "a{% generation %}b{{ 1 }}{% endgeneration %}c\n{% generation %}\nd\n{% endgeneration %}\ne",
+    "string_literals": "{{ 'a\\tb\\u00e9\\x41\\'q\\\"' }}{{ \"dq'\" }}{{ 'a' 'b' }}{{ '\\d' }}",
+    "nested_access": "{{ m.tool_calls[0].function.name }}|{{ m['tool_calls'][0]['function']['arguments'] | tojson }}|{{ m.get('x', 'dflt') }}|{{ m.get('role') }}|{{ m.get('nope') }}|{{ m.keys() | list }}|{{ m.content is none }}|{{ m.content }}|{{ m.values() | length }}|{{ 'tool_calls' in m }}|{{ xs.0 }}",
+    "unicode_whitespace": "{{ '\u00a0x\u3000' | trim }}|{{ '\u2003y\\n'.strip() }}|{{ '\u2028a'.split() }}",
+    "dict_literal": "{% set e = {'k': 1, 'z': [1], 'k2': {'in': none}} %}{{ e }}{{ e.k }}{{ e['z'] }}{{ e.k2['in'] }}{{ {} }}{{ e | length }}",
+    "range_and_dict": "{% for i in range(3) %}{{ i }}{% endfor %}{{ range(1, 7, 2) | list }}{{ range(3, 0, -1) | list }}{{ dict(a=1) }}",
+    "conditional_in_output": "{{ 'a' + ('b' if xs else 'c') }}{{ xs[0] if xs | length > 5 else 'short' }}",
+    "error_undefined_attribute": "{{ nope.x }}",
+    "error_undefined_plus": "{{ nope + 1 }}",
+    "error_str_plus_int": "{{ 'a' + 1 }}",
+    "error_raise": "{% if true %}{{ raise_exception('boom: ' ~ xs[0]) }}{% endif %}",
+    "error_undefined_call": "{{ nope() }}",
+    "error_set_attr_on_dict": "{% set d.x = 1 %}",
+}
+
+
+def snippets(env):
+    out = []
+    for name, text in SNIPPETS.items():
+        case = {"name": name, "template": text}
+        try:
+            case["expected"] = env.from_string(text).render(messages=[], tools=None, documents=None, add_generation_prompt=True, **VARS)
+        except Exception as e:
+            case["error"] = type(e).__name__
+            case["message"] = str(e)
+        out.append(case)
+    with open(SNIPPETS_OUT, "w", encoding="utf-8", newline="\n") as f:
+        json.dump({"jinja2": jinja2.__version__, "variables": VARS, "cases": out}, f, ensure_ascii=False, indent=1)
+        f.write("\n")
+    print(f"{len(out)} snippets -> {os.path.relpath(SNIPPETS_OUT)}")
+
+
 def main():
     env = environment()
     compiled = {}
@@ -142,6 +211,7 @@ def main():
         json.dump({"jinja2": jinja2.__version__, "python": sys.version.split()[0], "cases": out}, f, ensure_ascii=False, indent=1)
         f.write("\n")
     print(f"{len(out)} cases -> {os.path.relpath(OUT)}")
+    snippets(env)
 
 
 if __name__ == "__main__":

@@ -96,7 +96,7 @@ public static class ChatTemplateRenderer
         JsonValueKind.True => true,
         JsonValueKind.False => false,
         JsonValueKind.Null or JsonValueKind.Undefined => null,
-        JsonValueKind.Number => e.TryGetInt64(out var n) ? n : e.GetDouble(),
+        JsonValueKind.Number => e.TryGetInt64(out var n) ? (object)n : e.GetDouble(),
         JsonValueKind.Array => e.EnumerateArray().Select((x, i) => FromJson(x, $"{where}[{i}]")).ToList(),
         _ => ToDict(e.EnumerateObject().Select(p => ((object)p.Name, (object?)FromJson(p.Value, $"{where}['{p.Name}']"))), where),
     };

@@ -36,6 +36,19 @@ static class JinjaBuiltins
         public long Int(int i, long fallback, string what) => !Has(i) ? fallback : _values[i] is long or bool ? Py.AsLong(_values[i]) : throw new JinjaRuntimeError($"{what} must be an integer, not {Py.TypeName(_values[i])}");
     }
 
+    /// <summary>Filter and test names the subset implements; the parser refuses others, as Jinja2 refuses unknown names at compile time.</summary>
+    public static readonly HashSet<string> FilterNames =
+    [
+        "trim", "length", "count", "tojson", "string", "lower", "upper", "capitalize", "replace", "first", "last", "join", "default", "d",
+        "items", "list", "reverse", "abs", "int", "float", "safe",
+    ];
+    public static readonly HashSet<string> TestNames =
+    [
+        "defined", "undefined", "none", "string", "mapping", "iterable", "sequence", "number", "integer", "float", "boolean", "true",
+        "false", "callable", "lower", "upper", "odd", "even", "divisibleby", "eq", "equalto", "==", "ne", "!=", "lt", "<", "le", "<=",
+        "gt", ">", "ge", ">=", "in", "sameas",
+    ];
+
     static string Text(object? v, string what) => v as string ?? throw new JinjaRuntimeError($"{what} expects a string, not {Py.TypeName(v)}");
 
     public static object? Filter(string name, object? value, List<object?> args, Dictionary<string, object?> kwargs)

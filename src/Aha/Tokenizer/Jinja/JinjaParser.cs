@@ -421,6 +421,8 @@ sealed class JinjaParser
             {
                 _pos++;
                 var name = Expect(TokenKind.Name);
+                if (!JinjaBuiltins.FilterNames.Contains(name.Value))
+                    throw Error(name, $"the filter '{name.Value}' is not supported by Aha's Jinja subset (supported: {string.Join(", ", JinjaBuiltins.FilterNames)})");
                 var (args, kwargs) = SkipOp("(") ? ParseArguments() : ([], []);
                 node = new FilterExpr(node, name.Value, args, kwargs, name.Line, name.Column);
             }
@@ -429,6 +431,8 @@ sealed class JinjaParser
                 _pos++;
                 bool negated = SkipName("not");
                 var name = Expect(TokenKind.Name);
+                if (!JinjaBuiltins.TestNames.Contains(name.Value))
+                    throw Error(name, $"the test '{name.Value}' is not supported by Aha's Jinja subset (supported: {string.Join(", ", JinjaBuiltins.TestNames)})");
                 var args = new List<Expr>();
                 if (SkipOp("("))
                 {
