@@ -63,6 +63,7 @@ TEMPLATE_TOKENS = {
     "deepseek-r1-distill-qwen.jinja": DEEPSEEK,
     "deepseek-v3.jinja": DEEPSEEK,
     "llama3.jinja": {"bos_token": "<|begin_of_text|>", "eos_token": "<|end_of_text|>"},
+    "llama3.1-instruct.jinja": {"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"},
     "llama3.2-instruct.jinja": {"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"},
     "aha-byte.jinja": {"bos_token": "<|bos|>", "eos_token": "<|eos|>", "pad_token": "<|pad|>"},
 }
@@ -96,6 +97,10 @@ CONVERSATIONS = {
 ERROR_CASES = [
     ("aha-byte.jinja", "bad_role", [{"role": "tool", "content": "x"}]),
 ]
+# Extra keyword arguments (apply_chat_template(..., builtin_tools=[...])) exercising a template's optional branches.
+VARIABLE_CASES = [
+    ("llama3.1-instruct.jinja", "builtin_tools", "system_user", {"date_string": "26 Jul 2024", "builtin_tools": ["brave_search", "code_interpreter", "wolfram_alpha"]}),
+]
 
 
 def cases():
@@ -103,7 +108,7 @@ def cases():
         for conv_name, messages in CONVERSATIONS.items():
             for gen in (True, False):
                 thinking = (None, True, False) if template == "qwen3.jinja" else (None,)
-                dates = ("26 Jul 2024", "09 Mar 2025") if template == "llama3.2-instruct.jinja" else (None,)
+                dates = ("26 Jul 2024", "09 Mar 2025") if template.startswith("llama3.") else (None,)
                 for enable_thinking in thinking:
                     for date in dates:
                         if date == "09 Mar 2025" and conv_name != "system_user":
@@ -117,6 +122,8 @@ def cases():
                         yield name, template, messages, gen, enable_thinking, variables
     for template, conv_name, messages in ERROR_CASES:
         yield f"{template[:-6]}/{conv_name}/gen", template, messages, True, None, {}
+    for template, case_name, conv_name, variables in VARIABLE_CASES:
+        yield f"{template[:-6]}/{conv_name}/gen/{case_name}", template, CONVERSATIONS[conv_name], True, None, variables
 
 
 D = {"b": 1, "a": [1, "x"], "n": {"k": None, "f": 2.5, "t": True, "s": "é\"\n"}}
@@ -161,6 +168,8 @@ SNIPPETS = {
     "unicode_whitespace": "{{ '\u00a0x\u3000' | trim }}|{{ '\u2003y\\n'.strip() }}|{{ '\u2028a'.split() }}",
     "dict_literal": "{% set e = {'k': 1, 'z': [1], 'k2': {'in': none}} %}{{ e }}{{ e.k }}{{ e['z'] }}{{ e.k2['in'] }}{{ {} }}{{ e | length }}",
     "range_and_dict": "{% for i in range(3) %}{{ i }}{% endfor %}{{ range(1, 7, 2) | list }}{{ range(3, 0, -1) | list }}{{ dict(a=1) }}",
+    "select_reject_map": "{{ xs | select('odd') | list }}{{ xs | reject('equalto', 2) | join(',') }}{{ xs | select | first }}{{ [m] | selectattr('role', 'equalto', 'assistant') | list | length }}{{ [m, {'role': 'user'}] | rejectattr('content') | map(attribute='role') | join('+') }}{{ m.tool_calls | map(attribute='function.name') | list }}{{ ['a', 'B'] | map('upper') | join }}{{ 2 in xs | select('even') }}",
+    "error_generator_length": "{{ xs | select('odd') | length }}",
     "conditional_in_output": "{{ 'a' + ('b' if xs else 'c') }}{{ xs[0] if xs | length > 5 else 'short' }}",
     "error_undefined_attribute": "{{ nope.x }}",
     "error_undefined_plus": "{{ nope + 1 }}",

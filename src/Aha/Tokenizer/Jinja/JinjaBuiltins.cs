@@ -40,7 +40,7 @@ static class JinjaBuiltins
     public static readonly HashSet<string> FilterNames =
     [
         "trim", "length", "count", "tojson", "string", "lower", "upper", "capitalize", "replace", "first", "last", "join", "default", "d",
-        "items", "list", "reverse", "abs", "int", "float", "safe",
+        "items", "list", "reverse", "abs", "int", "float", "safe", "select", "reject", "selectattr", "rejectattr", "map",
     ];
     public static readonly HashSet<string> TestNames =
     [
@@ -48,6 +48,14 @@ static class JinjaBuiltins
         "false", "callable", "lower", "upper", "odd", "even", "divisibleby", "eq", "equalto", "==", "ne", "!=", "lt", "<", "le", "<=",
         "gt", ">", "ge", ">=", "in", "sameas",
     ];
+
+    /// <summary>Jinja2's attribute getter for selectattr/map: dotted paths, each part an item lookup (integers index lists).</summary>
+    static object? Attribute(object? item, string path)
+    {
+        foreach (var part in path.Split('.'))
+            item = Py.GetItem(item, long.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var index) ? index : part);
+        return item;
+    }
 
     static string Text(object? v, string what) => v as string ?? throw new JinjaRuntimeError($"{what} expects a string, not {Py.TypeName(v)}");
 
@@ -168,6 +176,41 @@ static class JinjaBuiltins
             case "safe":
                 new Bound(what, [], args, kwargs);
                 return value;
+            case "select" or "reject" or "selectattr" or "rejectattr":
+            {
+                // select(test, *args), selectattr(attribute, test, *args); without a test an item's truth decides.
+                if (kwargs.Count > 0) throw new JinjaRuntimeError($"{what} takes no keyword arguments in Aha's Jinja subset");
+                bool byAttribute = name.EndsWith("attr", StringComparison.Ordinal), keep = name.StartsWith("select", StringComparison.Ordinal);
+                int at = 0;
+                string? attribute = byAttribute ? Text(args.ElementAtOrDefault(at++), $"{what}'s attribute") : null;
+                string? test = args.Count > at ? Text(args[at++], $"{what}'s test name") : null;
+                var testArgs = args.Skip(at).ToList();
+                var kept = Py.Iterate(value).Where(item =>
+                {
+                    var subject = attribute is null ? item : Attribute(item, attribute);
+                    bool passed = test is null ? Py.Truthy(subject) : Test(test, subject, testArgs);
+                    return passed == keep;
+                }).ToList();
+                return new JinjaGenerator(kept);
+            }
+            case "map":
+            {
+                if (kwargs.Remove("attribute", out var attr))
+                {
+                    var fallback = kwargs.Remove("default", out var d) ? d : null;
+                    if (kwargs.Count > 0 || args.Count > 0) throw new JinjaRuntimeError("map(attribute=...) takes only default= besides");
+                    string attribute = Text(attr, "map's attribute");
+                    return new JinjaGenerator(Py.Iterate(value).Select(item =>
+                    {
+                        var v = Attribute(item, attribute);
+                        return v is JinjaUndefined && fallback is not null ? fallback : v;
+                    }).ToList());
+                }
+                if (args.Count == 0) throw new JinjaRuntimeError("map needs a filter name or attribute=");
+                string filter = Text(args[0], "map's filter name");
+                if (!FilterNames.Contains(filter)) throw new JinjaRuntimeError($"the filter '{filter}' is not supported by Aha's Jinja subset");
+                return new JinjaGenerator(Py.Iterate(value).Select(item => Filter(filter, item, args.Skip(1).ToList(), kwargs)).ToList());
+            }
             default:
                 throw new JinjaRuntimeError($"the filter '{name}' is not supported by Aha's Jinja subset");
         }

@@ -187,9 +187,9 @@ sealed class JinjaTemplate
                     dict[Eval(k, scope) as string ?? throw new JinjaRuntimeError("dict keys must be strings in Aha's Jinja subset")] = Eval(val, scope);
                 return dict;
             case AttributeExpr a:
-                return GetAttribute(Eval(a.Target, scope), a.Name);
+                return Py.GetAttribute(Eval(a.Target, scope), a.Name);
             case ItemExpr i:
-                return GetItem(Eval(i.Target, scope), Eval(i.Index, scope));
+                return Py.GetItem(Eval(i.Target, scope), Eval(i.Index, scope));
             case SliceExpr s:
                 var target = Eval(s.Target, scope);
                 Fail(target, "slice");
@@ -281,42 +281,5 @@ sealed class JinjaTemplate
     {
         if (value is JinjaUndefined u) throw new JinjaRuntimeError(u.Description);
         _ = operation;
-    }
-
-    /// <summary>Jinja2's getattr: Python attribute first (a method), then the item; missing is undefined.</summary>
-    static object? GetAttribute(object? target, string name)
-    {
-        switch (target)
-        {
-            case JinjaUndefined u: throw new JinjaRuntimeError(u.Description);
-            case JinjaNamespace ns:
-                return ns.Attributes.TryGetValue(name, out var v) ? v : new JinjaUndefined($"'Namespace object' has no attribute '{name}'");
-            case JinjaLoop loop:
-                return loop.Get(name);
-        }
-        if (JinjaBuiltins.Method(target, name) is { } method) return method;
-        if (target is JinjaDict dict && dict.TryGetValue(name, out var item)) return item;
-        return new JinjaUndefined($"'{Py.TypeName(target)} object' has no attribute '{name}'");
-    }
-
-    /// <summary>Jinja2's getitem: the item first, then (for a string key) the attribute; missing or out of range is undefined.</summary>
-    static object? GetItem(object? target, object? key)
-    {
-        switch (target)
-        {
-            case JinjaUndefined u: throw new JinjaRuntimeError(u.Description);
-            case JinjaDict dict when key is string k && dict.TryGetValue(k, out var v): return v;
-            case List<object?> list when key is long or bool:
-                long i = Py.AsLong(key);
-                if (i < 0) i += list.Count;
-                return i >= 0 && i < list.Count ? list[(int)i] : new JinjaUndefined($"'list object' has no element {Py.AsLong(key)}");
-            case string s when key is long or bool:
-                var chars = PyString.CodePoints(s);
-                long j = Py.AsLong(key);
-                if (j < 0) j += chars.Count;
-                return j >= 0 && j < chars.Count ? chars[(int)j] : new JinjaUndefined($"'str object' has no element {Py.AsLong(key)}");
-        }
-        if (key is string name) return GetAttribute(target, name);
-        return new JinjaUndefined($"'{Py.TypeName(target)} object' has no element {Py.Repr(key)}");
     }
 }

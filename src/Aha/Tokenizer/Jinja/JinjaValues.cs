@@ -48,6 +48,12 @@ sealed class JinjaLoop(IReadOnlyList<object?> items)
     };
 }
 
+/// <summary>What select, reject, selectattr, rejectattr and map return: iterable once, no len(), not printable (as Python's generators).</summary>
+sealed class JinjaGenerator(List<object?> items)
+{
+    public List<object?> Items { get; } = items;
+}
+
 /// <summary>A callable: a global function, a bound method of a string or dict, or a macro.</summary>
 sealed class JinjaCallable(string name, Func<List<object?>, Dictionary<string, object?>, object?> invoke)
 {
@@ -71,6 +77,7 @@ static class Py
         JinjaNamespace => "Namespace",
         JinjaLoop => "LoopContext",
         JinjaCallable => "function",
+        JinjaGenerator => "generator",
         _ => v.GetType().Name,
     };
 
@@ -196,6 +203,7 @@ static class Py
         string s when item is string sub => s.Contains(sub, StringComparison.Ordinal),
         string => throw new JinjaRuntimeError($"'in <string>' requires string as left operand, not {TypeName(item)}"),
         List<object?> list => list.Any(x => Equal(x, item)),
+        JinjaGenerator g => g.Items.Any(x => Equal(x, item)),
         JinjaDict dict => item is string key && dict.ContainsKey(key),
         JinjaUndefined => false,
         _ => throw new JinjaRuntimeError($"argument of type '{TypeName(container)}' is not iterable"),
@@ -205,6 +213,7 @@ static class Py
     public static List<object?> Iterate(object? v) => v switch
     {
         List<object?> list => list,
+        JinjaGenerator g => g.Items,
         JinjaDict dict => [.. dict.Keys],
         string s => [.. PyString.CodePoints(s)],
         JinjaUndefined => [],
@@ -243,5 +252,42 @@ static class Py
         var result = new List<object?>();
         for (long i = from; s > 0 ? i < to : i > to; i += s) result.Add(items[(int)i]);
         return target is string ? string.Concat(result.Cast<string>()) : result;
+    }
+
+    /// <summary>Jinja2's getattr: Python attribute first (a method), then the item; missing is undefined.</summary>
+    public static object? GetAttribute(object? target, string name)
+    {
+        switch (target)
+        {
+            case JinjaUndefined u: throw new JinjaRuntimeError(u.Description);
+            case JinjaNamespace ns:
+                return ns.Attributes.TryGetValue(name, out var v) ? v : new JinjaUndefined($"'Namespace object' has no attribute '{name}'");
+            case JinjaLoop loop:
+                return loop.Get(name);
+        }
+        if (JinjaBuiltins.Method(target, name) is { } method) return method;
+        if (target is JinjaDict dict && dict.TryGetValue(name, out var item)) return item;
+        return new JinjaUndefined($"'{Py.TypeName(target)} object' has no attribute '{name}'");
+    }
+
+    /// <summary>Jinja2's getitem: the item first, then (for a string key) the attribute; missing or out of range is undefined.</summary>
+    public static object? GetItem(object? target, object? key)
+    {
+        switch (target)
+        {
+            case JinjaUndefined u: throw new JinjaRuntimeError(u.Description);
+            case JinjaDict dict when key is string k && dict.TryGetValue(k, out var v): return v;
+            case List<object?> list when key is long or bool:
+                long i = Py.AsLong(key);
+                if (i < 0) i += list.Count;
+                return i >= 0 && i < list.Count ? list[(int)i] : new JinjaUndefined($"'list object' has no element {Py.AsLong(key)}");
+            case string s when key is long or bool:
+                var chars = PyString.CodePoints(s);
+                long j = Py.AsLong(key);
+                if (j < 0) j += chars.Count;
+                return j >= 0 && j < chars.Count ? chars[(int)j] : new JinjaUndefined($"'str object' has no element {Py.AsLong(key)}");
+        }
+        if (key is string name) return GetAttribute(target, name);
+        return new JinjaUndefined($"'{Py.TypeName(target)} object' has no element {Py.Repr(key)}");
     }
 }

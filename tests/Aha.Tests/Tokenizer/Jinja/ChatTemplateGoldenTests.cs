@@ -5,7 +5,7 @@ using Aha.Tokenizer.Jinja;
 namespace Aha.Tests.Tokenizer.Jinja;
 
 /// <summary>
-/// Real chat templates (Qwen2.5, Qwen3, DeepSeek-R1-Distill, DeepSeek-V3, Llama 3, Llama 3.2, Aha's) render byte for byte as
+/// Real chat templates (Qwen2.5, Qwen3, DeepSeek-R1-Distill, DeepSeek-V3, Llama 3, 3.1, 3.2, Aha's) render byte for byte as
 /// Jinja2 renders them in transformers' environment; the expected strings come from tests/reference/chat_templates.py.
 /// </summary>
 public class ChatTemplateGoldenTests
@@ -25,7 +25,7 @@ public class ChatTemplateGoldenTests
     public void The_golden_file_covers_every_template_and_both_generation_prompt_settings()
     {
         var templates = Cases.Value.Values.Select(c => c.GetProperty("template").GetString()).Distinct().ToList();
-        Assert.Equal(7, templates.Count);
+        Assert.Equal(8, templates.Count);
         Assert.True(Cases.Value.Count >= 180, $"{Cases.Value.Count} cases");
         Assert.Contains(Cases.Value.Values, c => c.GetProperty("enable_thinking").ValueKind == JsonValueKind.False);
         Assert.Contains(Cases.Value.Values, c => c.GetProperty("enable_thinking").ValueKind == JsonValueKind.True);
@@ -46,7 +46,7 @@ public class ChatTemplateGoldenTests
         {
             AddGenerationPrompt = c.GetProperty("add_generation_prompt").GetBoolean(),
             EnableThinking = c.GetProperty("enable_thinking").ValueKind switch { JsonValueKind.True => true, JsonValueKind.False => false, _ => null },
-            Variables = c.GetProperty("variables").EnumerateObject().ToDictionary(p => p.Name, p => (object?)p.Value.GetString()),
+            Variables = c.GetProperty("variables").EnumerateObject().ToDictionary(p => p.Name, p => (object?)p.Value),
         };
         var special = c.GetProperty("special_tokens").EnumerateObject().ToDictionary(p => p.Name, p => (object?)p.Value.GetString());
 
