@@ -192,7 +192,7 @@ sealed class JinjaTemplate
                 return Py.GetItem(Eval(i.Target, scope), Eval(i.Index, scope));
             case SliceExpr s:
                 var target = Eval(s.Target, scope);
-                Fail(target, "slice");
+                Fail(target);
                 return Py.Slice(target, SliceBound(s.Start, scope), SliceBound(s.Stop, scope), SliceBound(s.Step, scope));
             case CallExpr c:
                 var callee = Eval(c.Callee, scope);
@@ -254,8 +254,8 @@ sealed class JinjaTemplate
 
     static bool CompareOrdered(object? a, object? b, string op)
     {
-        Fail(a, op);
-        Fail(b, op);
+        Fail(a);
+        Fail(b);
         int c = Py.Compare(a, b, op);
         return op switch { "<" => c < 0, "<=" => c <= 0, ">" => c > 0, _ => c >= 0 };
     }
@@ -277,9 +277,8 @@ sealed class JinjaTemplate
     }
 
     /// <summary>Undefined supports printing, truth, iteration, len and tests; any other use fails, as Jinja2's default Undefined does.</summary>
-    static void Fail(object? value, string operation)
+    static void Fail(object? value)
     {
         if (value is JinjaUndefined u) throw new JinjaRuntimeError(u.Description);
-        _ = operation;
     }
 }
