@@ -10,6 +10,7 @@ foreach (var command in new[]
     PretrainCommand.Create(),
     SftCommand.Create(),
     GenerateCommand.Create(),
+    ChatTemplateCommand.Create(),
     EvalCommand.Create(),
     ReportCommand.Create(),
     GrpoCommand.Create(),
