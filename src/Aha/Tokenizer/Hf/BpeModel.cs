@@ -1,0 +1,161 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+
+namespace Aha.Tokenizer.Hf;
+
+/// <summary>
+/// The <c>model</c> of a Hugging Face <c>tokenizer.json</c> of type BPE: vocabulary, ranked merges and the merge loop of
+/// Rust's <c>tokenizers::models::bpe</c> (lowest rank first, leftmost on ties), with a cache per pre-token word.
+/// </summary>
+sealed class BpeModel
+{
+    readonly Dictionary<string, int> vocab;
+    readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> vocabBySpan;
+    readonly string?[] idToToken;
+    // Key: left id << 32 | right id. Value: rank << 32 | merged id (one long, so the hot lookup is one probe).
+    readonly Dictionary<long, long> merges;
+    readonly bool ignoreMerges;
+    // Ids of one-character words for the characters the byte-level alphabet uses (U+0000..U+01FF), -1 when absent.
+    readonly int[] charIds = new int[0x200];
+    readonly ConcurrentDictionary<string, int[]> cache = new(StringComparer.Ordinal);
+    readonly ConcurrentDictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> cacheBySpan;
+    const int CacheCapacity = 100_000;
+    const int MaxCachedWordLength = 256;
+
+    BpeModel(Dictionary<string, int> vocab, Dictionary<long, long> merges, bool ignoreMerges)
+    {
+        this.vocab = vocab;
+        vocabBySpan = vocab.GetAlternateLookup<ReadOnlySpan<char>>();
+        this.merges = merges;
+        this.ignoreMerges = ignoreMerges;
+        idToToken = new string?[vocab.Count == 0 ? 0 : vocab.Values.Max() + 1];
+        foreach (var (token, id) in vocab) idToToken[id] = token;
+        for (int c = 0; c < charIds.Length; c++) charIds[c] = vocab.TryGetValue(((char)c).ToString(), out var id) ? id : -1;
+        cacheBySpan = cache.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
+
+    public int MaxId => idToToken.Length - 1;
+
+    public int? TokenToId(string token) => vocab.TryGetValue(token, out var id) ? id : null;
+
+    public string? IdToToken(int id) => id >= 0 && id < idToToken.Length ? idToToken[id] : null;
+
+    /// <summary>Reads <c>model</c> (already checked to be BPE); <paramref name="where"/> names the file for errors.</summary>
+    public static BpeModel Parse(JsonElement model, string where)
+    {
+        foreach (var (field, bad) in new[] { ("dropout", "dropout"), ("unk_token", "unk_token"), ("continuing_subword_prefix", "continuing_subword_prefix"), ("end_of_word_suffix", "end_of_word_suffix") })
+        {
+            if (!model.TryGetProperty(field, out var v) || v.ValueKind == JsonValueKind.Null) continue;
+            if (v.ValueKind == JsonValueKind.String && v.GetString() == "") continue;
+            throw Unsupported(where, $"model.{bad}", v.GetRawText(), "null (byte-level BPE as Llama 3, Qwen and DeepSeek ship it)");
+        }
+        if (model.TryGetProperty("byte_fallback", out var bf) && bf.ValueKind == JsonValueKind.True)
+            throw Unsupported(where, "model.byte_fallback", "true", "false (SentencePiece-style BPE with byte fallback is not supported yet)");
+
+        var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var entry in model.GetProperty("vocab").EnumerateObject()) vocab[entry.Name] = entry.Value.GetInt32();
+
+        var merges = new Dictionary<long, long>();
+        int rank = 0;
+        foreach (var merge in model.GetProperty("merges").EnumerateArray())
+        {
+            string left, right;
+            if (merge.ValueKind == JsonValueKind.String)
+            {
+                var parts = merge.GetString()!.Split(' ');
+                if (parts.Length != 2)
+                    throw new InvalidDataException($"{where}: model.merges[{rank}] is \"{merge.GetString()}\"; a merge is two tokens separated by one space.");
+                (left, right) = (parts[0], parts[1]);
+            }
+            else if (merge.ValueKind == JsonValueKind.Array && merge.GetArrayLength() == 2)
+                (left, right) = (merge[0].GetString()!, merge[1].GetString()!);
+            else
+                throw new InvalidDataException($"{where}: model.merges[{rank}] is {merge.GetRawText()}; a merge is \"a b\" or [\"a\", \"b\"].");
+            int a = Lookup(left), b = Lookup(right), merged = Lookup(left + right);
+            // Rust collects the merges into a map, so a repeated pair keeps its last rank.
+            merges[(long)a << 32 | (uint)b] = (long)rank << 32 | (uint)merged;
+            rank++;
+
+            int Lookup(string token) => vocab.TryGetValue(token, out var id) ? id
+                : throw new InvalidDataException($"{where}: model.merges[{rank}] uses '{token}', which is not in model.vocab; the file is damaged or mixes two tokenizers.");
+        }
+        bool ignoreMerges = model.TryGetProperty("ignore_merges", out var im) && im.ValueKind == JsonValueKind.True;
+        return new BpeModel(vocab, merges, ignoreMerges);
+    }
+
+    internal static InvalidDataException Unsupported(string where, string path, string found, string supported) =>
+        new($"{where}: {path} is {found}, which Aha's tokenizer does not support (supported: {supported}). " +
+            "Aha refuses rather than tokenize differently from Hugging Face.");
+
+    /// <summary>Appends the ids of one pre-token <paramref name="word"/>, written in the vocabulary's alphabet.</summary>
+    public void Tokenize(ReadOnlySpan<char> word, List<int> output)
+    {
+        if (word.IsEmpty) return;
+        if (cacheBySpan.TryGetValue(word, out var cached)) { output.AddRange(cached); return; }
+        var ids = Merge(word);
+        if (word.Length <= MaxCachedWordLength)
+        {
+            // Rust's cache stops taking words when full; clearing keeps recent text fast without unbounded growth.
+            if (cache.Count >= CacheCapacity) cache.Clear();
+            cacheBySpan.TryAdd(word, ids);
+        }
+        output.AddRange(ids);
+    }
+
+    int[] Merge(ReadOnlySpan<char> word)
+    {
+        if (ignoreMerges && vocabBySpan.TryGetValue(word, out var whole)) return [whole];
+
+        // Symbols as a linked list over the word's characters; a merged-away symbol has length 0.
+        int n = 0;
+        var ids = new int[word.Length];
+        for (int i = 0; i < word.Length; i++)
+        {
+            int id;
+            if (char.IsHighSurrogate(word[i]) && i + 1 < word.Length && char.IsLowSurrogate(word[i + 1]))
+            {
+                id = vocabBySpan.TryGetValue(word.Slice(i, 2), out var sid) ? sid : -1;
+                i++;
+            }
+            else id = word[i] < charIds.Length ? charIds[word[i]] : vocabBySpan.TryGetValue(word.Slice(i, 1), out var cid) ? cid : -1;
+            // Without unk_token or byte fallback Rust drops a character the vocabulary lacks.
+            if (id >= 0) ids[n++] = id;
+        }
+        if (n <= 1) return ids[..n];
+
+        var prev = new int[n];
+        var next = new int[n];
+        var alive = new bool[n];
+        for (int i = 0; i < n; i++) { prev[i] = i - 1; next[i] = i + 1 < n ? i + 1 : -1; alive[i] = true; }
+
+        // (rank, position) ordering is Rust's: lowest rank first, then the leftmost pair.
+        var queue = new PriorityQueue<(int Pos, int NewId), long>();
+        for (int i = 0; i + 1 < n; i++) Push(i, ids[i], ids[i + 1]);
+
+        while (queue.TryDequeue(out var top, out var priority))
+        {
+            int pos = top.Pos;
+            if (!alive[pos] || next[pos] < 0) continue;
+            int right = next[pos];
+            // Stale entry: the pair at pos changed since it was queued.
+            if (!merges.TryGetValue((long)ids[pos] << 32 | (uint)ids[right], out var m) || (int)m != top.NewId
+                || (int)(m >> 32) != (int)(priority >> 32)) continue;
+            ids[pos] = top.NewId;
+            alive[right] = false;
+            next[pos] = next[right];
+            if (next[right] >= 0) prev[next[right]] = pos;
+            if (prev[pos] >= 0) Push(prev[pos], ids[prev[pos]], ids[pos]);
+            if (next[pos] >= 0) Push(pos, ids[pos], ids[next[pos]]);
+        }
+
+        var result = new List<int>(n);
+        for (int i = 0; i >= 0; i = next[i]) result.Add(ids[i]);
+        return [.. result];
+
+        void Push(int pos, int left, int rightId)
+        {
+            if (merges.TryGetValue((long)left << 32 | (uint)rightId, out var merge))
+                queue.Enqueue((pos, (int)merge), (merge >> 32) << 32 | (uint)pos);
+        }
+    }
+}
