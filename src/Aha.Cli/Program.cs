@@ -15,6 +15,7 @@ foreach (var command in new[]
     GrpoCommand.Create(),
     DemoCommand.Create(),
     BenchCommand.Create(),
+    TokenizeCommand.Create(),
 })
     root.Subcommands.Add(command);
 

@@ -80,11 +80,22 @@ public sealed class HfTokenizer : ITokenizer
             if (!pre.ByteLevel)
                 throw BpeModel.Unsupported(path, "pre_tokenizer", "without ByteLevel", "byte-level BPE: Split steps then ByteLevel, or ByteLevel alone");
             var added = new List<AddedToken>();
+            var assigned = new Dictionary<string, int>(StringComparer.Ordinal);
+            int maxAssigned = -1;
             if (root.TryGetProperty("added_tokens", out var at))
                 foreach (var a in at.EnumerateArray())
                 {
                     bool special = Flag(a, "special", false);
-                    added.Add(new AddedToken(a.GetProperty("id").GetInt32(), a.GetProperty("content").GetString()!, special,
+                    var content = a.GetProperty("content").GetString()!;
+                    // Rust ignores the file's "id": a token already known keeps its id, a new one takes the next free id
+                    // after the model's vocabulary (AddedVocabulary::add_tokens). Files HF saved agree with this.
+                    if (!assigned.TryGetValue(content, out var id))
+                    {
+                        id = model.TokenToId(content) ?? (maxAssigned >= model.Count || model.Count == 0 ? maxAssigned + 1 : model.Count);
+                        assigned[content] = id;
+                        maxAssigned = Math.Max(maxAssigned, id);
+                    }
+                    added.Add(new AddedToken(id, content, special,
                         Flag(a, "single_word", false), Flag(a, "lstrip", false), Flag(a, "rstrip", false), Flag(a, "normalized", !special)));
                 }
             HfTokenizer? self = null;

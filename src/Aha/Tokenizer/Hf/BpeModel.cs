@@ -36,6 +36,9 @@ sealed class BpeModel
 
     public int MaxId => idToToken.Length - 1;
 
+    /// <summary>Entries in the vocabulary (Rust's <c>get_vocab_size</c>, which numbers new added tokens from here).</summary>
+    public int Count => vocab.Count;
+
     public int? TokenToId(string token) => vocab.TryGetValue(token, out var id) ? id : null;
 
     public string? IdToToken(int id) => id >= 0 && id < idToToken.Length ? idToToken[id] : null;
