@@ -120,6 +120,10 @@ public sealed class HfTokenizer : ITokenizer
     /// <inheritdoc/>
     public IReadOnlyList<int> StopIds { get; }
 
+    // The Jinja renderer; tests swap in a plain C# template to check EncodeChatForTraining's bookkeeping on its own.
+    internal Func<string, string, IReadOnlyList<ChatMessage>, ChatOptions, IReadOnlyDictionary<string, object?>, string> Renderer { get; set; }
+        = ChatTemplateRenderer.Render;
+
     /// <summary>The chat template of tokenizer_config.json, or null.</summary>
     public string? ChatTemplate => config.ChatTemplate;
 
@@ -211,7 +215,7 @@ public sealed class HfTokenizer : ITokenizer
         {
             ["bos_token"] = config.BosToken, ["eos_token"] = config.EosToken, ["pad_token"] = config.PadToken, ["unk_token"] = config.UnkToken,
         };
-        return ChatTemplateRenderer.Render(template, Path.Combine(directory, HfConfig.ConfigFile), messages, options ?? new ChatOptions(), specials);
+        return Renderer(template, Path.Combine(directory, HfConfig.ConfigFile), messages, options ?? new ChatOptions(), specials);
     }
 
     /// <inheritdoc/>
