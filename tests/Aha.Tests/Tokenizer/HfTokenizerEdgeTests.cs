@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using Aha.Tokenizer;
 using Aha.Tokenizer.Hf;
@@ -19,7 +20,9 @@ public class HfTokenizerEdgeTests
         ["normalized"] = normalized, ["special"] = special,
     };
 
-    static readonly Lazy<string> Variant = new(() =>
+    // "flags": Qwen3 with added tokens of every flag and Llama 3.x's post-processor shape (a Sequence of ByteLevel and a
+    // TemplateProcessing). "gpt2": the same with GPT-2's pre-tokenizer, a lone ByteLevel with its regex and a prefix space.
+    static string Variant(string kind) => Variants.GetOrAdd(kind, k =>
     {
         var json = QwenJson();
         var added = json["added_tokens"]!.AsArray();
@@ -30,19 +33,21 @@ public class HfTokenizerEdgeTests
         added.Add(Added(151673, "<mask>x", special: true));
         added.Add(Added(151674, "[LR]", lstrip: true, rstrip: true));
         json["post_processor"] = JsonNode.Parse("""
-            {"type": "TemplateProcessing",
+            {"type": "Sequence", "processors": [{"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": false, "use_regex": true}, {"type": "TemplateProcessing",
              "single": [{"SpecialToken": {"id": "<|endoftext|>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "<|im_end|>", "type_id": 0}}],
              "pair": [],
              "special_tokens": {"<|endoftext|>": {"id": "<|endoftext|>", "ids": [151643], "tokens": ["<|endoftext|>"]},
-                                "<|im_end|>": {"id": "<|im_end|>", "ids": [151645], "tokens": ["<|im_end|>"]}}}
+                                "<|im_end|>": {"id": "<|im_end|>", "ids": [151645], "tokens": ["<|im_end|>"]}}}]}
             """);
+        if (k == "gpt2") json["pre_tokenizer"] = JsonNode.Parse("""{"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true}""");
         var dir = Directory.CreateTempSubdirectory("aha-hf-variant-").FullName;
         File.WriteAllText(Path.Combine(dir, "tokenizer.json"), json.ToJsonString());
         return dir;
     });
 
-    static readonly Lazy<HfTokenizer> VariantAha = new(() => HfTokenizer.Load(Variant.Value));
-    static readonly Lazy<Tokenizers.DotNet.Tokenizer> VariantRust = new(() => new Tokenizers.DotNet.Tokenizer(Path.Combine(Variant.Value, "tokenizer.json")));
+    static readonly ConcurrentDictionary<string, string> Variants = new();
+    static readonly ConcurrentDictionary<string, HfTokenizer> VariantAha = new();
+    static readonly ConcurrentDictionary<string, Tokenizers.DotNet.Tokenizer> VariantRust = new();
 
     public static TheoryData<string> Texts => new(
         "a <mask> b", "a   <mask>b", "\n\t <mask>", "<mask>", " <mask>x y", "<mask>xy", "<mask> x",
@@ -50,12 +55,21 @@ public class HfTokenizerEdgeTests
         "a word b", "aword b", "word", "words", "word_x", "_word", "(word)", "wordword", "mot word, word.",
         "café! and cafe\u0301! and CAFÉ!", "", "plain text without any added token 123");
 
-    [Theory, MemberData(nameof(Texts))]
-    public void Added_token_flags_and_a_template_post_processor_match_the_Rust_tokenizer(string text)
+    public static TheoryData<string, string> KindsAndTexts()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var kind in new[] { "flags", "gpt2" })
+            foreach (var text in Texts) data.Add(kind, text);
+        return data;
+    }
+
+    [Theory, MemberData(nameof(KindsAndTexts))]
+    public void Added_token_flags_prefix_space_and_a_template_post_processor_match_the_Rust_tokenizer(string kind, string text)
     {
         // The Rust wrapper encodes with add_special_tokens=true, so the template's tokens are in its ids.
-        var expected = VariantRust.Value.Encode(text).Select(id => (int)id).ToArray();
-        var aha = VariantAha.Value;
+        var expected = VariantRust.GetOrAdd(kind, k => new Tokenizers.DotNet.Tokenizer(Path.Combine(Variant(k), "tokenizer.json")))
+            .Encode(text).Select(id => (int)id).ToArray();
+        var aha = VariantAha.GetOrAdd(kind, k => HfTokenizer.Load(Variant(k)));
         Assert.Equal(expected, aha.Encode(text, addSpecialTokens: true));
         Assert.Equal(expected[1..^1], aha.Encode(text, addSpecialTokens: false));
     }

@@ -24,6 +24,7 @@ sealed class PreTokenizer
     readonly List<SplitStep> steps = [];
     public bool ByteLevel { get; private set; }
     bool addPrefixSpace;
+    int byteLevelStep = -1; // index in steps of ByteLevel's own GPT-2 split (use_regex), or -1
 
     /// <summary>Reads <c>pre_tokenizer</c> (may be null); <paramref name="where"/> names the file for errors.</summary>
     public static PreTokenizer Parse(JsonElement node, string where)
@@ -60,7 +61,10 @@ sealed class PreTokenizer
                 addPrefixSpace = node.TryGetProperty("add_prefix_space", out var aps) && aps.ValueKind == JsonValueKind.True;
                 // Rust's default for use_regex is true.
                 if (!node.TryGetProperty("use_regex", out var ur) || ur.ValueKind == JsonValueKind.True)
+                {
+                    byteLevelStep = steps.Count;
                     steps.Add(new SplitStep(new Regex(Gpt2Pattern, Options), SplitBehavior.Isolated, false));
+                }
                 break;
             default:
                 throw BpeModel.Unsupported(where, $"{path}.type", $"'{type}'", "Sequence, Split, ByteLevel");
@@ -71,7 +75,7 @@ sealed class PreTokenizer
     public void Split(string text, List<string> output)
     {
         List<string> pieces = [text];
-        int byteLevelStep = ByteLevel && steps.Count > 0 && steps[^1].Pattern.ToString() == Gpt2Pattern ? steps.Count - 1 : -1;
+        // Rust's ByteLevel prepends the space to each piece it receives, before its own regex split.
         for (int s = 0; s < steps.Count; s++)
         {
             if (s == byteLevelStep && addPrefixSpace) pieces = [.. pieces.Select(p => p.StartsWith(' ') ? p : " " + p)];
