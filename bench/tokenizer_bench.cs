@@ -65,7 +65,7 @@ var json = new JsonObject { ["bench"] = "tokenizer", ["bytes"] = bytes, ["docume
 var rows = new List<string>();
 Console.WriteLine($"{bytes / 1e6:F2} MB in {documents.Count} documents, one thread, best of 3");
 Console.WriteLine($"{"tokenizer",-12} {"tokens",9} {"Aha tok/s",12} {"Rust tok/s",12} {"Aha/Rust",9} {"Aha load s",10}");
-foreach (var name in new[] { "qwen3", "llama3", "deepseek_v3" })
+foreach (var name in new[] { "qwen3", "llama3", "llama3_1", "deepseek_v3", "llama2" })
 {
     var folder = Path.Combine(root, "tests/fixtures/tokenizers/node_modules/@lenml", $"tokenizer-{name}", "models");
     if (!File.Exists(Path.Combine(folder, "tokenizer.json")))

@@ -7,7 +7,8 @@ using Aha.Tokenizer.Jinja;
 namespace Aha.Tokenizer;
 
 /// <summary>
-/// A Hugging Face <c>tokenizer.json</c> tokenizer (byte-level BPE as Llama 3, Qwen2/2.5/3 and DeepSeek-V3/R1 ship it),
+/// A Hugging Face <c>tokenizer.json</c> tokenizer (byte-level BPE as Llama 3, Qwen2/2.5/3 and DeepSeek-V3/R1 ship it;
+/// SentencePiece-style BPE with byte fallback as Llama 2, Mistral and TinyLlama ship it),
 /// giving the ids of transformers' <c>PreTrainedTokenizerFast</c>: added tokens matched in text, NFC where declared,
 /// the pre-tokenizer's regex splits, BPE merges, the post-processor's BOS where declared. Components it does not
 /// implement are refused when loading, naming the file and JSON path, never tokenized differently.
@@ -77,8 +78,6 @@ public sealed class HfTokenizer : ITokenizer
 
             var model = BpeModel.Parse(m, path);
             var pre = PreTokenizer.Parse(root.TryGetProperty("pre_tokenizer", out var p) ? p : default, path);
-            if (!pre.ByteLevel)
-                throw BpeModel.Unsupported(path, "pre_tokenizer", "without ByteLevel", "byte-level BPE: Split steps then ByteLevel, or ByteLevel alone");
             var added = new List<AddedToken>();
             var assigned = new Dictionary<string, int>(StringComparer.Ordinal);
             int maxAssigned = -1;
@@ -127,13 +126,7 @@ public sealed class HfTokenizer : ITokenizer
     /// <summary>The chat template of tokenizer_config.json, or null.</summary>
     public string? ChatTemplate => config.ChatTemplate;
 
-    string Normalize(string text)
-    {
-        if (!pipeline.Nfc) return text;
-        // Text below U+0300 has no combining marks or composable pairs, so it is already NFC (the common case).
-        foreach (var c in text) if (c >= '\u0300') return ADRaffy.ENSNormalize.ENSNormalize.NF.NFC(text);
-        return text;
-    }
+    string Normalize(string text) => pipeline.Normalize(text);
 
     /// <inheritdoc/>
     public int[] Encode(string text, bool addSpecialTokens = false)
@@ -164,6 +157,8 @@ public sealed class HfTokenizer : ITokenizer
 
     void TokenizeWord(string word, List<int> ids)
     {
+        // Without ByteLevel (SentencePiece-style files) the vocabulary is written in the text's own characters.
+        if (!preTokenizer.ByteLevel) { model.Tokenize(word, ids); return; }
         // ByteLevel: the word's UTF-8 bytes, each written as its character of the vocabulary's alphabet.
         int max = Encoding.UTF8.GetMaxByteCount(word.Length);
         byte[]? rentedBytes = null;

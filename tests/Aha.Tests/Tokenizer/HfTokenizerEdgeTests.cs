@@ -78,7 +78,8 @@ public class HfTokenizerEdgeTests
     [InlineData("normalizer", """{"type": "Lowercase"}""", "normalizer.type")]
     [InlineData("pre_tokenizer", """{"type": "Sequence", "pretokenizers": [{"type": "Digits", "individual_digits": true}]}""", "pre_tokenizer.pretokenizers[0].type")]
     [InlineData("post_processor", """{"type": "RobertaProcessing"}""", "post_processor.type")]
-    [InlineData("decoder", """{"type": "Sequence", "decoders": [{"type": "ByteFallback"}, {"type": "Fuse"}]}""", "decoder.decoders")]
+    [InlineData("decoder", """{"type": "Sequence", "decoders": [{"type": "ByteFallback"}, {"type": "WordPiece", "prefix": "##"}]}""", "decoder.decoders[1].type")]
+    [InlineData("pre_tokenizer", """{"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": false}""", "pre_tokenizer.type")]
     public void Unsupported_components_are_refused_naming_the_file_and_json_path(string field, string value, string path)
     {
         var json = QwenJson();
@@ -92,14 +93,14 @@ public class HfTokenizerEdgeTests
     }
 
     [Fact]
-    public void Byte_fallback_models_are_refused_by_name()
+    public void A_word_piece_style_model_is_refused_by_name()
     {
         var json = QwenJson();
-        json["model"]!["byte_fallback"] = true;
+        json["model"]!["continuing_subword_prefix"] = "##";
         using var dir = new TempDirectory();
         File.WriteAllText(dir["tokenizer.json"], json.ToJsonString());
         var e = Assert.Throws<InvalidDataException>(() => HfTokenizer.Load(dir.Path));
-        Assert.Contains("model.byte_fallback", e.Message);
+        Assert.Contains("model.continuing_subword_prefix", e.Message);
     }
 
     [Theory]

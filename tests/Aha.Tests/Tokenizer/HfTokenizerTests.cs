@@ -39,7 +39,8 @@ public class HfTokenizerTests
         })
         .ToDictionary(g => g.Name);
 
-    public static TheoryData<string> Names => new(TokenizerFixtures.Names);
+    // The byte-level files, and Llama 2's SentencePiece-style BPE with byte fallback.
+    public static TheoryData<string> Names => new([.. TokenizerFixtures.Names, "llama2"]);
 
     // transformers' clean_up_tokenization (tokenization_utils_base.py), which PreTrainedTokenizerFast.decode applies
     // after the Rust decode when tokenizer_config.json sets clean_up_tokenization_spaces (Llama 3 does).
@@ -49,7 +50,7 @@ public class HfTokenizerTests
     static string Show(IEnumerable<int> ids) => "[" + string.Join(",", ids) + "]";
 
     // What each file's own post-processor adds in front (the Rust wrapper always encodes with add_special_tokens=true).
-    static int FilePrefix(string name) => name == "llama3_1" ? 1 : 0;
+    static int FilePrefix(string name) => name is "llama3_1" or "llama2" ? 1 : 0;
 
     static bool CleansUp(string name) => name is "llama3" or "llama3_1"; // clean_up_tokenization_spaces in tokenizer_config.json
 
@@ -63,8 +64,8 @@ public class HfTokenizerTests
             var rust = Rust(name).Encode(row.Text).Select(id => (int)id).ToArray();
             var actual = aha.Encode(row.Text);
             if (!actual.SequenceEqual(rust[FilePrefix(name)..])) failures.Add($"{row.Name}: expected {Show(rust[FilePrefix(name)..])}\n   got {Show(actual)}");
-            // Llama 3.1's file adds BOS itself, so here the Rust ids are also those of add_special_tokens=true.
-            if (name == "llama3_1" && !aha.Encode(row.Text, addSpecialTokens: true).SequenceEqual(rust))
+            // Llama 3.1's and Llama 2's files add BOS themselves, so here the Rust ids are also those of add_special_tokens=true.
+            if (FilePrefix(name) > 0 && !aha.Encode(row.Text, addSpecialTokens: true).SequenceEqual(rust))
                 failures.Add($"{row.Name} with special tokens: expected {Show(rust)}\n   got {Show(aha.Encode(row.Text, true))}");
         }
         Assert.True(failures.Count == 0, $"{name}: {failures.Count} of {Corpus.Count} rows differ:\n" + string.Join("\n", failures));
@@ -179,6 +180,7 @@ public class HfTokenizerTests
     [InlineData("qwen3", 151669, null, 151645, 151643, new[] { 151645 })]
     [InlineData("llama3", 128256, 128000, 128001, 128001, new[] { 128001, 128009 })]
     [InlineData("llama3_1", 128256, 128000, 128009, 128009, new[] { 128009 })]
+    [InlineData("llama2", 32000, 1, 2, 2, new[] { 2 })]
     [InlineData("deepseek_v3", 128815, 0, 1, 1, new[] { 1 })]
     public void Special_ids_come_from_the_files(string name, int vocabSize, int? bos, int eos, int pad, int[] stops)
     {

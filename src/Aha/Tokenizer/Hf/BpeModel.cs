@@ -15,6 +15,10 @@ sealed class BpeModel
     // Key: left id << 32 | right id. Value: rank << 32 | merged id (one long, so the hot lookup is one probe).
     readonly Dictionary<long, long> merges;
     readonly bool ignoreMerges;
+    // SentencePiece-style files: a character outside the vocabulary becomes its UTF-8 bytes as <0xNN> tokens
+    // (byte_fallback), else the unknown token, runs of which fuse_unk makes one.
+    int unkId = -1;
+    bool fuseUnk, byteFallback;
     // Ids of one-character words for the characters the byte-level alphabet uses (U+0000..U+01FF), -1 when absent.
     readonly int[] charIds = new int[0x200];
     readonly ConcurrentDictionary<string, int[]> cache = new(StringComparer.Ordinal);
@@ -46,14 +50,12 @@ sealed class BpeModel
     /// <summary>Reads <c>model</c> (already checked to be BPE); <paramref name="where"/> names the file for errors.</summary>
     public static BpeModel Parse(JsonElement model, string where)
     {
-        foreach (var (field, bad) in new[] { ("dropout", "dropout"), ("unk_token", "unk_token"), ("continuing_subword_prefix", "continuing_subword_prefix"), ("end_of_word_suffix", "end_of_word_suffix") })
+        foreach (var field in new[] { "dropout", "continuing_subword_prefix", "end_of_word_suffix" })
         {
             if (!model.TryGetProperty(field, out var v) || v.ValueKind == JsonValueKind.Null) continue;
             if (v.ValueKind == JsonValueKind.String && v.GetString() == "") continue;
-            throw Unsupported(where, $"model.{bad}", v.GetRawText(), "null (byte-level BPE as Llama 3, Qwen and DeepSeek ship it)");
+            throw Unsupported(where, $"model.{field}", v.GetRawText(), "null (as Llama, Qwen, DeepSeek and Mistral files have it)");
         }
-        if (model.TryGetProperty("byte_fallback", out var bf) && bf.ValueKind == JsonValueKind.True)
-            throw Unsupported(where, "model.byte_fallback", "true", "false (SentencePiece-style BPE with byte fallback is not supported yet)");
 
         var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var entry in model.GetProperty("vocab").EnumerateObject()) vocab[entry.Name] = entry.Value.GetInt32();
@@ -83,7 +85,16 @@ sealed class BpeModel
                 : throw new InvalidDataException($"{where}: model.merges[{rank}] uses '{token}', which is not in model.vocab; the file is damaged or mixes two tokenizers.");
         }
         bool ignoreMerges = model.TryGetProperty("ignore_merges", out var im) && im.ValueKind == JsonValueKind.True;
-        return new BpeModel(vocab, merges, ignoreMerges);
+        int unk = -1;
+        if (model.TryGetProperty("unk_token", out var u) && u.ValueKind == JsonValueKind.String)
+            unk = vocab.TryGetValue(u.GetString()!, out var unkId) ? unkId
+                : throw new InvalidDataException($"{where}: model.unk_token '{u.GetString()}' is not in model.vocab.");
+        return new BpeModel(vocab, merges, ignoreMerges)
+        {
+            unkId = unk,
+            fuseUnk = model.TryGetProperty("fuse_unk", out var fu) && fu.ValueKind == JsonValueKind.True,
+            byteFallback = model.TryGetProperty("byte_fallback", out var bf) && bf.ValueKind == JsonValueKind.True,
+        };
     }
 
     internal static InvalidDataException Unsupported(string where, string path, string found, string supported) =>
@@ -111,19 +122,27 @@ sealed class BpeModel
 
         // Symbols as a linked list over the word's characters; a merged-away symbol has length 0.
         int n = 0;
-        var ids = new int[word.Length];
+        var ids = new int[word.Length * 4]; // a character is at most 4 byte-fallback tokens
+        bool pendingUnk = false;
+        Span<byte> utf8 = stackalloc byte[4];
         for (int i = 0; i < word.Length; i++)
         {
-            int id;
-            if (char.IsHighSurrogate(word[i]) && i + 1 < word.Length && char.IsLowSurrogate(word[i + 1]))
+            int width = char.IsHighSurrogate(word[i]) && i + 1 < word.Length && char.IsLowSurrogate(word[i + 1]) ? 2 : 1;
+            var c = word.Slice(i, width);
+            i += width - 1;
+            int id = width == 1 && c[0] < charIds.Length ? charIds[c[0]] : vocabBySpan.TryGetValue(c, out var cid) ? cid : -1;
+            if (id >= 0)
             {
-                id = vocabBySpan.TryGetValue(word.Slice(i, 2), out var sid) ? sid : -1;
-                i++;
+                if (pendingUnk) { ids[n++] = unkId; pendingUnk = false; }
+                ids[n++] = id;
+                continue;
             }
-            else id = word[i] < charIds.Length ? charIds[word[i]] : vocabBySpan.TryGetValue(word.Slice(i, 1), out var cid) ? cid : -1;
-            // Without unk_token or byte fallback Rust drops a character the vocabulary lacks.
-            if (id >= 0) ids[n++] = id;
+            if (byteFallback && ByteTokens(c, utf8, ids, ref n)) continue; // Rust leaves a pending unknown after these, as here
+            if (unkId < 0) continue; // without unk_token Rust drops a character the vocabulary lacks
+            if (pendingUnk && !fuseUnk) ids[n++] = unkId;
+            pendingUnk = true;
         }
+        if (pendingUnk) ids[n++] = unkId;
         if (n <= 1) return ids[..n];
 
         var prev = new int[n];
@@ -154,6 +173,16 @@ sealed class BpeModel
         var result = new List<int>(n);
         for (int i = 0; i >= 0; i = next[i]) result.Add(ids[i]);
         return [.. result];
+
+        bool ByteTokens(ReadOnlySpan<char> c, Span<byte> buffer, int[] output, ref int count)
+        {
+            int length = System.Text.Encoding.UTF8.GetBytes(c, buffer);
+            Span<int> found = stackalloc int[4];
+            for (int b = 0; b < length; b++)
+                if (!vocab.TryGetValue($"<0x{buffer[b]:X2}>", out found[b])) return false;
+            for (int b = 0; b < length; b++) output[count++] = found[b];
+            return true;
+        }
 
         void Push(int pos, int left, int rightId)
         {

@@ -1,27 +1,37 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 
 namespace Aha.Tokenizer.Hf;
 
 /// <summary>
-/// The non-model parts of tokenizer.json as Aha supports them: the normalizer (NFC or none), the post-processor's
-/// special tokens around a single sequence, and the decoder (ByteLevel or none). Anything else is refused by name.
+/// The non-model parts of tokenizer.json as Aha supports them: the normalizers (NFC, Prepend, Replace), the
+/// post-processor's special tokens around a single sequence, and the decoders (ByteLevel; Replace, ByteFallback, Fuse,
+/// Strip as SentencePiece-style files chain them). Anything else is refused by name.
 /// </summary>
 sealed class TokenizerPipeline
 {
-    public bool Nfc { get; private init; }
+    readonly List<Func<string, string>> normalizers = [];
+    readonly List<Func<List<string>, List<string>>> decoders = [];
+    public bool HasNormalizer => normalizers.Count > 0;
     public int[] Prefix { get; private set; } = [];
     public int[] Suffix { get; private set; } = [];
-    public bool ByteLevelDecoder { get; private init; }
-    public bool HasDecoder { get; private init; }
+    public bool HasDecoder => decoders.Count > 0;
 
     public static TokenizerPipeline Parse(JsonElement root, string where, Func<string, int?> tokenToId)
     {
-        bool nfc = root.TryGetProperty("normalizer", out var n) && ParseNormalizer(n, "normalizer", where);
-        var (prefix, suffix) = root.TryGetProperty("post_processor", out var p) ? ParsePost(p, "post_processor", where, tokenToId) : ([], []);
-        bool hasDecoder = root.TryGetProperty("decoder", out var d) && d.ValueKind != JsonValueKind.Null;
-        if (hasDecoder) CheckDecoder(d, "decoder", where);
-        return new TokenizerPipeline { Nfc = nfc, Prefix = prefix, Suffix = suffix, ByteLevelDecoder = hasDecoder, HasDecoder = hasDecoder };
+        var pipeline = new TokenizerPipeline();
+        if (root.TryGetProperty("normalizer", out var n)) pipeline.AddNormalizer(n, "normalizer", where);
+        (pipeline.Prefix, pipeline.Suffix) = root.TryGetProperty("post_processor", out var p) ? ParsePost(p, "post_processor", where, tokenToId) : ([], []);
+        if (root.TryGetProperty("decoder", out var d)) pipeline.AddDecoder(d, "decoder", where);
+        return pipeline;
+    }
+
+    /// <summary>The normalizers in order (Rust's <c>Sequence</c>); text unchanged when there are none.</summary>
+    public string Normalize(string text)
+    {
+        foreach (var normalize in normalizers) text = normalize(text);
+        return text;
     }
 
     /// <summary>transformers' <c>LlamaTokenizerFast.update_post_processor</c>: BOS/EOS by <c>add_bos_token</c>/<c>add_eos_token</c>.</summary>
@@ -31,26 +41,55 @@ sealed class TokenizerPipeline
         Suffix = eos is { } e ? [e] : [];
     }
 
-    // True when the normalizer is NFC (possibly inside Sequences); no normalizer or an empty Sequence is false.
-    static bool ParseNormalizer(JsonElement node, string path, string where)
+    void AddNormalizer(JsonElement node, string path, string where)
     {
-        if (node.ValueKind == JsonValueKind.Null) return false;
+        if (node.ValueKind == JsonValueKind.Null) return;
         var type = node.GetProperty("type").GetString();
         switch (type)
         {
-            case "NFC": return true;
+            case "NFC":
+                normalizers.Add(Nfc);
+                break;
             case "Sequence":
-                bool nfc = false;
                 int i = 0;
-                foreach (var child in node.GetProperty("normalizers").EnumerateArray())
-                {
-                    // NFC twice is NFC once; NFC then anything else would need order, which no supported file has.
-                    nfc |= ParseNormalizer(child, $"{path}.normalizers[{i++}]", where);
-                }
-                return nfc;
+                foreach (var child in node.GetProperty("normalizers").EnumerateArray()) AddNormalizer(child, $"{path}.normalizers[{i++}]", where);
+                break;
+            case "Prepend":
+                // Rust prepends only to non-empty text.
+                var prepend = node.GetProperty("prepend").GetString()!;
+                normalizers.Add(text => text.Length == 0 ? text : prepend + text);
+                break;
+            case "Replace":
+                normalizers.Add(Replacer(node, $"{path}", where));
+                break;
             default:
-                throw BpeModel.Unsupported(where, $"{path}.type", $"'{type}'", "null, NFC, or a Sequence of NFC");
+                throw BpeModel.Unsupported(where, $"{path}.type", $"'{type}'", "null, NFC, Prepend, Replace, or a Sequence of them");
         }
+    }
+
+    static string Nfc(string text)
+    {
+        // Text below U+0300 has no combining marks or composable pairs, so it is already NFC (the common case). The
+        // runtime runs with InvariantGlobalization, whose string.Normalize leaves text unchanged.
+        foreach (var c in text) if (c >= '\u0300') return ADRaffy.ENSNormalize.ENSNormalize.NF.NFC(text);
+        return text;
+    }
+
+    static Func<string, string> Replacer(JsonElement node, string path, string where)
+    {
+        var pattern = node.GetProperty("pattern");
+        var content = node.GetProperty("content").GetString()!;
+        if (pattern.TryGetProperty("String", out var literal))
+        {
+            var from = literal.GetString()!;
+            return text => text.Replace(from, content, StringComparison.Ordinal);
+        }
+        if (pattern.TryGetProperty("Regex", out var regex))
+        {
+            var r = new Regex(PreTokenizer.OnigurumaToDotNet(regex.GetString()!, where, path), RegexOptions.CultureInvariant);
+            return text => r.Replace(text, content.Replace("$", "$$"));
+        }
+        throw BpeModel.Unsupported(where, $"{path}.pattern", pattern.GetRawText(), "{\"String\": …} or {\"Regex\": …}");
     }
 
     static (int[] Prefix, int[] Suffix) ParsePost(JsonElement node, string path, string where, Func<string, int?> tokenToId)
@@ -106,28 +145,95 @@ sealed class TokenizerPipeline
         }
     }
 
-    static void CheckDecoder(JsonElement node, string path, string where)
+    void AddDecoder(JsonElement node, string path, string where)
     {
+        if (node.ValueKind == JsonValueKind.Null) return;
         var type = node.GetProperty("type").GetString();
-        if (type == "ByteLevel") return;
-        if (type == "Sequence")
+        switch (type)
         {
-            var children = node.GetProperty("decoders").EnumerateArray().ToList();
-            // A Sequence of one ByteLevel decodes as ByteLevel.
-            if (children.Count == 1) { CheckDecoder(children[0], $"{path}.decoders[0]", where); return; }
-            throw BpeModel.Unsupported(where, $"{path}.decoders", $"{children.Count} decoders", "one ByteLevel");
+            case "ByteLevel":
+                decoders.Add(tokens => [ByteLevelDecode(tokens)]);
+                break;
+            case "Sequence":
+                int i = 0;
+                foreach (var child in node.GetProperty("decoders").EnumerateArray()) AddDecoder(child, $"{path}.decoders[{i++}]", where);
+                break;
+            case "Replace":
+                var replace = Replacer(node, path, where);
+                decoders.Add(tokens => [.. tokens.Select(replace)]);
+                break;
+            case "ByteFallback":
+                decoders.Add(ByteFallbackDecode);
+                break;
+            case "Fuse":
+                decoders.Add(tokens => [string.Concat(tokens)]);
+                break;
+            case "Strip":
+            {
+                var content = node.GetProperty("content").GetString()!;
+                int start = node.GetProperty("start").GetInt32(), stop = node.GetProperty("stop").GetInt32();
+                if (content.Length != 1) throw BpeModel.Unsupported(where, $"{path}.content", $"'{content}'", "one character");
+                decoders.Add(tokens => [.. tokens.Select(t => Strip(t, content[0], start, stop))]);
+                break;
+            }
+            default:
+                throw BpeModel.Unsupported(where, $"{path}.type", $"'{type}'", "null, ByteLevel, Replace, ByteFallback, Fuse, Strip, or a Sequence of them");
         }
-        throw BpeModel.Unsupported(where, $"{path}.type", $"'{type}'", "null, ByteLevel, or a Sequence of one ByteLevel");
     }
 
+    // Rust's Strip decoder: up to `start` leading and `stop` trailing copies of the character.
+    static string Strip(string token, char c, int start, int stop)
+    {
+        int left = 0, right = token.Length;
+        while (left < Math.Min(start, token.Length) && token[left] == c) left++;
+        for (int k = 0; k < stop && right > left && token[right - 1] == c; k++) right--;
+        return token[left..right];
+    }
+
+    // Rust's ByteFallback decoder: runs of <0xNN> tokens become their UTF-8 text, or one U+FFFD per byte when invalid.
+    static List<string> ByteFallbackDecode(List<string> tokens)
+    {
+        var output = new List<string>(tokens.Count);
+        var pending = new List<byte>();
+        foreach (var token in tokens)
+        {
+            if (token.Length == 6 && token.StartsWith("<0x", StringComparison.Ordinal) && token[5] == '>'
+                && byte.TryParse(token.AsSpan(3, 2), System.Globalization.NumberStyles.HexNumber, null, out var b))
+            {
+                pending.Add(b);
+                continue;
+            }
+            Flush();
+            output.Add(token);
+        }
+        Flush();
+        return output;
+
+        void Flush()
+        {
+            if (pending.Count == 0) return;
+            try { output.Add(StrictUtf8.GetString(pending.ToArray())); }
+            catch (DecoderFallbackException) { output.AddRange(Enumerable.Repeat("\uFFFD", pending.Count)); }
+            pending.Clear();
+        }
+    }
+
+    static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
     static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false);
     static readonly Dictionary<char, byte> UnicodeToByte =
         TokenizerFiles.ByteToUnicode.Select((s, b) => (s[0], (byte)b)).ToDictionary(x => x.Item1, x => x.Item2);
 
-    /// <summary>Rust's ByteLevel decoder: each token's characters back to bytes, a token with any other character as its UTF-8; lossy UTF-8.</summary>
+    /// <summary>The decoder chain over <paramref name="tokens"/>, joined; without a decoder Rust joins tokens with spaces.</summary>
     public string Decode(List<string> tokens)
     {
         if (!HasDecoder) return string.Join(' ', tokens);
+        foreach (var decode in decoders) tokens = decode(tokens);
+        return string.Concat(tokens);
+    }
+
+    /// <summary>Rust's ByteLevel decoder: each token's characters back to bytes, a token with any other character as its UTF-8; lossy UTF-8.</summary>
+    static string ByteLevelDecode(List<string> tokens)
+    {
         var bytes = new List<byte>();
         foreach (var token in tokens)
         {

@@ -8,7 +8,7 @@ const root = path.resolve(__dirname, "../../../..");
 const { TokenizerLoader } = require(path.join(root, "tests/fixtures/tokenizers/node_modules/@lenml/tokenizers"));
 const corpus = fs.readFileSync(path.join(__dirname, "../Corpus/corpus.jsonl"), "utf8")
   .split("\n").filter(l => l.length > 0).map(l => JSON.parse(l));
-for (const name of ["qwen3", "llama3", "llama3_1", "deepseek_v3"]) {
+for (const name of ["qwen3", "llama3", "llama3_1", "deepseek_v3", "llama2"]) {
   const dir = path.join(root, `tests/fixtures/tokenizers/node_modules/@lenml/tokenizer-${name}/models`);
   const tokenizer = TokenizerLoader.fromPreTrained({
     tokenizerJSON: JSON.parse(fs.readFileSync(path.join(dir, "tokenizer.json"), "utf8")),
