@@ -150,6 +150,7 @@ public class HfTokenizerTests
         "$", "^", "#", "@", "\"", "`", "~", "+", "=", "*", "&", "%", "«", "—", "…", "<|im_start|>", "<|im_end|>", "<|endoftext|>",
         "<think>", "</think>", "<|eot_id|>", "<|begin_of_text|>", "<｜User｜>", "<｜Assistant｜>", "<｜end▁of▁sentence｜>", "<|", "|>",
         "<｜", "｜>", "im_end", "▁", "Ġ", "Ċ", "\u0000", "\u001b", "\u007f",
+        "\u1100", "\u1161", "\u11a8", "\u2126", "\u212b", "\uf900", "\u0958", "\u0b47\u0b3e", "\u3099", "か\u3099", // NFC's corner cases
     ];
 
     [Theory, MemberData(nameof(Names))]

@@ -60,7 +60,7 @@ sealed class BpeModel
         var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var entry in model.GetProperty("vocab").EnumerateObject()) vocab[entry.Name] = entry.Value.GetInt32();
 
-        var merges = new Dictionary<long, long>();
+        var merges = new Dictionary<long, long>(PairComparer.Instance);
         int rank = 0;
         foreach (var merge in model.GetProperty("merges").EnumerateArray())
         {
@@ -150,19 +150,19 @@ sealed class BpeModel
         var alive = new bool[n];
         for (int i = 0; i < n; i++) { prev[i] = i - 1; next[i] = i + 1 < n ? i + 1 : -1; alive[i] = true; }
 
-        // (rank, position) ordering is Rust's: lowest rank first, then the leftmost pair.
-        var queue = new PriorityQueue<(int Pos, int NewId), long>();
+        // A min-heap of rank << 32 | position: Rust's order, lowest rank first, then the leftmost pair. Entries go stale
+        // when a neighbour merges; a popped entry counts only if its pair still merges at that rank.
+        var heap = new MinHeap(n);
         for (int i = 0; i + 1 < n; i++) Push(i, ids[i], ids[i + 1]);
 
-        while (queue.TryDequeue(out var top, out var priority))
+        while (heap.Count > 0)
         {
-            int pos = top.Pos;
+            long top = heap.Pop();
+            int pos = (int)top, rank = (int)(top >> 32);
             if (!alive[pos] || next[pos] < 0) continue;
             int right = next[pos];
-            // Stale entry: the pair at pos changed since it was queued.
-            if (!merges.TryGetValue((long)ids[pos] << 32 | (uint)ids[right], out var m) || (int)m != top.NewId
-                || (int)(m >> 32) != (int)(priority >> 32)) continue;
-            ids[pos] = top.NewId;
+            if (!merges.TryGetValue((long)ids[pos] << 32 | (uint)ids[right], out var m) || (int)(m >> 32) != rank) continue;
+            ids[pos] = (int)m;
             alive[right] = false;
             next[pos] = next[right];
             if (next[right] >= 0) prev[next[right]] = pos;
@@ -187,7 +187,57 @@ sealed class BpeModel
         void Push(int pos, int left, int rightId)
         {
             if (merges.TryGetValue((long)left << 32 | (uint)rightId, out var merge))
-                queue.Enqueue((pos, (int)merge), (merge >> 32) << 32 | (uint)pos);
+                heap.Push((merge >> 32) << 32 | (uint)pos);
+        }
+    }
+
+    /// <summary>
+    /// Hashes a pair key (left &lt;&lt; 32 | right) by Fibonacci multiplication: long's own hash (left ^ right) makes
+    /// pairs with equal XOR collide, which slowed long SentencePiece words (no cache hits) several-fold.
+    /// </summary>
+    sealed class PairComparer : IEqualityComparer<long>
+    {
+        public static readonly PairComparer Instance = new();
+        public bool Equals(long x, long y) => x == y;
+        public int GetHashCode(long key) => (int)((ulong)key * 0x9E3779B97F4A7C15UL >> 32);
+    }
+
+    /// <summary>A binary min-heap of longs (PriorityQueue with tuple priorities was twice as slow on long words).</summary>
+    sealed class MinHeap(int capacity)
+    {
+        long[] items = new long[Math.Max(4, capacity)];
+        public int Count { get; private set; }
+
+        public void Push(long value)
+        {
+            if (Count == items.Length) Array.Resize(ref items, items.Length * 2);
+            int i = Count++;
+            while (i > 0)
+            {
+                int parent = (i - 1) >> 1;
+                if (items[parent] <= value) break;
+                items[i] = items[parent];
+                i = parent;
+            }
+            items[i] = value;
+        }
+
+        public long Pop()
+        {
+            long top = items[0];
+            long last = items[--Count];
+            int i = 0;
+            while (true)
+            {
+                int child = 2 * i + 1;
+                if (child >= Count) break;
+                if (child + 1 < Count && items[child + 1] < items[child]) child++;
+                if (items[child] >= last) break;
+                items[i] = items[child];
+                i = child;
+            }
+            if (Count > 0) items[i] = last;
+            return top;
         }
     }
 }

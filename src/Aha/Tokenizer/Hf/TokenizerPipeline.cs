@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -69,11 +70,28 @@ sealed class TokenizerPipeline
 
     static string Nfc(string text)
     {
-        // Text below U+0300 has no combining marks or composable pairs, so it is already NFC (the common case). The
-        // runtime runs with InvariantGlobalization, whose string.Normalize leaves text unchanged.
-        foreach (var c in text) if (c >= '\u0300') return ADRaffy.ENSNormalize.ENSNormalize.NF.NFC(text);
+        // The runtime runs with InvariantGlobalization, whose string.Normalize leaves text unchanged; hence ENSNormalize.
+        var stable = NfcStable.Value;
+        foreach (var c in text) if (!stable[c]) return ADRaffy.ENSNormalize.ENSNormalize.NF.NFC(text);
         return text;
     }
+
+    // BMP characters that NFC leaves alone wherever they stand: their own NFC is themselves, and they are neither a
+    // combining mark nor a Hangul vowel/trailing jamo (the only characters that compose with the one before them).
+    // Text made only of these is already NFC, which saves the slow path on almost all text (CJK and Hangul syllables included).
+    static readonly Lazy<bool[]> NfcStable = new(() =>
+    {
+        var stable = new bool[char.MaxValue + 1];
+        for (int c = 0; c <= char.MaxValue; c++)
+        {
+            if (c < 0x300) { stable[c] = true; continue; }
+            if (char.IsSurrogate((char)c) || c is >= 0x1160 and <= 0x11FF) continue;
+            if (CharUnicodeInfo.GetUnicodeCategory((char)c) is UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark or UnicodeCategory.EnclosingMark) continue;
+            var s = ((char)c).ToString();
+            stable[c] = ADRaffy.ENSNormalize.ENSNormalize.NF.NFC(s) == s;
+        }
+        return stable;
+    });
 
     static Func<string, string> Replacer(JsonElement node, string path, string where)
     {
