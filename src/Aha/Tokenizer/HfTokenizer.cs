@@ -51,7 +51,13 @@ public sealed class HfTokenizer : ITokenizer
         // transformers' LlamaTokenizerFast replaces the file's post-processor by BOS/EOS per add_bos_token (default
         // true) and add_eos_token (default false); DeepSeek-V3/R1 ship that class, so tokenizer(text) starts with BOS.
         if (config.TokenizerClass is "LlamaTokenizerFast" or "LlamaTokenizer")
-            pipeline.ReplacePostProcessor(config.AddBosToken ?? true ? BosId : null, config.AddEosToken ?? false ? EosId : null);
+        {
+            bool addBos = config.AddBosToken ?? true, addEos = config.AddEosToken ?? false;
+            if (addBos && BosId is null || addEos && EosId is null)
+                throw new InvalidDataException($"{Path.Combine(directory, HfConfig.ConfigFile)}: add_bos_token/add_eos_token is true but " +
+                    "bos_token/eos_token names no token of tokenizer.json (transformers refuses this too); fix the token or set the flag false.");
+            pipeline.ReplacePostProcessor(addBos ? BosId : null, addEos ? EosId : null);
+        }
     }
 
     /// <summary>
@@ -77,7 +83,7 @@ public sealed class HfTokenizer : ITokenizer
                     throw BpeModel.Unsupported(path, field, f.GetRawText(), "null");
 
             var model = BpeModel.Parse(m, path);
-            var pre = PreTokenizer.Parse(root.TryGetProperty("pre_tokenizer", out var p) ? p : default, path);
+            var pre = PreTokenizer.Parse(root.TryGetProperty("pre_tokenizer", out var p) ? p : null, path);
             var added = new List<AddedToken>();
             var assigned = new Dictionary<string, int>(StringComparer.Ordinal);
             int maxAssigned = -1;
@@ -97,11 +103,8 @@ public sealed class HfTokenizer : ITokenizer
                     added.Add(new AddedToken(id, content, special,
                         Flag(a, "single_word", false), Flag(a, "lstrip", false), Flag(a, "rstrip", false), Flag(a, "normalized", !special)));
                 }
-            HfTokenizer? self = null;
-            var pipeline = TokenizerPipeline.Parse(root, path, token => self?.TokenToId(token) ?? model.TokenToId(token)
-                ?? added.FirstOrDefault(x => x.Content == token)?.Id);
-            self = new HfTokenizer(directory, model, pre, pipeline, HfConfig.Load(directory), added);
-            return self;
+            var pipeline = TokenizerPipeline.Parse(root, path, token => assigned.TryGetValue(token, out var id) ? id : model.TokenToId(token));
+            return new HfTokenizer(directory, model, pre, pipeline, HfConfig.Load(directory), added);
         }
 
         static bool Flag(JsonElement e, string name, bool fallback) =>

@@ -27,10 +27,10 @@ sealed class PreTokenizer
     int byteLevelStep = -1; // index in steps of ByteLevel's own GPT-2 split (use_regex), or -1
 
     /// <summary>Reads <c>pre_tokenizer</c> (may be null); <paramref name="where"/> names the file for errors.</summary>
-    public static PreTokenizer Parse(JsonElement node, string where)
+    public static PreTokenizer Parse(JsonElement? node, string where)
     {
         var pre = new PreTokenizer();
-        if (node.ValueKind != JsonValueKind.Null) pre.Add(node, "pre_tokenizer", where);
+        if (node is { ValueKind: not JsonValueKind.Null } n) pre.Add(n, "pre_tokenizer", where);
         return pre;
     }
 
