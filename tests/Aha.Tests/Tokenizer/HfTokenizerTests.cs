@@ -208,6 +208,25 @@ public class HfTokenizerTests
     }
 
     [Fact]
+    public void Stop_ids_add_generation_config_eos_ids_and_pad_falls_back_to_eos()
+    {
+        using var dir = new TempDirectory();
+        File.Copy(Path.Combine(TokenizerFixtures.Folder("llama3"), "tokenizer.json"), dir["tokenizer.json"]);
+        // No pad_token; eos only in special_tokens_map.json; generation_config.json lists two more ends (Llama 3.1 style).
+        File.WriteAllText(dir["tokenizer_config.json"], """{"bos_token": "<|begin_of_text|>", "tokenizer_class": "PreTrainedTokenizerFast"}""");
+        File.WriteAllText(dir["special_tokens_map.json"], """{"eos_token": {"content": "<|end_of_text|>", "lstrip": false}}""");
+        File.WriteAllText(dir["generation_config.json"], """{"bos_token_id": 128000, "eos_token_id": [128001, 128008, 128009]}""");
+        var tokenizer = HfTokenizer.Load(dir.Path);
+        Assert.Equal(128001, tokenizer.EosId);
+        Assert.Equal(128001, tokenizer.PadId);
+        Assert.Equal([128001, 128009, 128008], tokenizer.StopIds);
+
+        File.WriteAllText(dir["generation_config.json"], """{"eos_token_id": "two"}""");
+        var e = Assert.Throws<InvalidDataException>(() => HfTokenizer.Load(dir.Path));
+        Assert.Contains("generation_config.json", e.Message);
+    }
+
+    [Fact]
     public void Save_copies_the_files_byte_for_byte()
     {
         using var dir = new TempDirectory();
