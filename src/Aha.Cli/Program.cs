@@ -16,6 +16,7 @@ foreach (var command in new[]
     GrpoCommand.Create(),
     DemoCommand.Create(),
     BenchCommand.Create(),
+    TokenizeCommand.Create(),
 })
     root.Subcommands.Add(command);
 

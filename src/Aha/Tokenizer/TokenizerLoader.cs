@@ -18,10 +18,7 @@ public static class TokenizerLoader
             throw new FileNotFoundException(
                 $"{directory} has no {TokenizerFiles.TokenizerJson}, so its tokenizer is unknown. Copy tokenizer.json (and tokenizer_config.json) " +
                 "from where the model came from, or point at a checkpoint folder Aha saved.", file);
-        if (LooksLikeByteTokenizer(file)) return ByteTokenizer.Load(file);
-        // The merge with the tok-bpe branch wires in HfTokenizer.Load(directory) here.
-        throw new NotSupportedException(
-            $"{file} is not Aha's byte tokenizer, and Hugging Face tokenizers (BPE tokenizer.json) are not supported in this build yet.");
+        return LooksLikeByteTokenizer(file) ? ByteTokenizer.Load(file) : HfTokenizer.Load(directory);
     }
 
     /// <summary>
