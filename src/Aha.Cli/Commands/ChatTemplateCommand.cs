@@ -2,13 +2,12 @@ using System.CommandLine;
 using System.Text;
 using System.Text.Json;
 using Aha.Tokenizer;
-using Aha.Tokenizer.Jinja;
 
 namespace Aha.Cli.Commands;
 
 /// <summary>
 /// `aha chat-template`: the prompt a model folder's own chat template makes of a conversation, as transformers'
-/// apply_chat_template(tokenize=False) renders it. Reads tokenizer_config.json directly (chat_template, bos/eos/pad/unk tokens).
+/// apply_chat_template(tokenize=False) renders it, through the folder's own tokenizer (<see cref="TokenizerLoader"/>).
 /// </summary>
 static class ChatTemplateCommand
 {
@@ -25,14 +24,14 @@ static class ChatTemplateCommand
         };
         command.SetAction(r => Cli.Run(() =>
         {
-            var (template, source, special) = ReadConfig(r.GetValue(model)!);
+            var tokenizer = TokenizerLoader.Load(r.GetValue(model)!);
             var options = new ChatOptions
             {
                 AddGenerationPrompt = !r.GetValue(noGeneration),
                 EnableThinking = r.GetValue(thinking),
                 Variables = ParseVariables(r.GetValue(variables) ?? []),
             };
-            var text = ChatTemplateRenderer.Render(template, source, ReadMessages(r.GetValue(messages)!), options, special);
+            var text = tokenizer.RenderChat(ReadMessages(r.GetValue(messages)!), options);
             using var stdout = Console.OpenStandardOutput();
             stdout.Write(Encoding.UTF8.GetBytes(text));
         }));
@@ -49,61 +48,6 @@ static class ChatTemplateCommand
             result[pair[..eq]] = pair[(eq + 1)..];
         }
         return result;
-    }
-
-    /// <summary>The chat template (a string, or the list form's "default") and the special tokens of DIR/tokenizer_config.json.</summary>
-    internal static (string Template, string Source, Dictionary<string, object?> SpecialTokens) ReadConfig(string directory)
-    {
-        var path = Path.Combine(directory, "tokenizer_config.json");
-        if (!File.Exists(path))
-            throw new FileNotFoundException($"{path} not found; --model must be a model folder with the tokenizer_config.json that came with the model.");
-        JsonElement root;
-        try
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllText(path));
-            root = doc.RootElement.Clone();
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{path}: not valid JSON ({e.Message}).", e);
-        }
-        if (root.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{path}: expected a JSON object.");
-
-        string template;
-        switch (root.TryGetProperty("chat_template", out var t) ? t.ValueKind : JsonValueKind.Undefined)
-        {
-            case JsonValueKind.String:
-                template = t.GetString()!;
-                break;
-            case JsonValueKind.Array:
-                var named = t.EnumerateArray().Where(e => e.ValueKind == JsonValueKind.Object && e.TryGetProperty("name", out _)).ToList();
-                var chosen = named.FirstOrDefault(e => e.GetProperty("name").GetString() == "default");
-                if (chosen.ValueKind != JsonValueKind.Object || !chosen.TryGetProperty("template", out var body) || body.ValueKind != JsonValueKind.String)
-                    throw new InvalidDataException($"{path}: chat_template is a list without a \"default\" entry (it has: {string.Join(", ", named.Select(e => e.GetProperty("name").ToString()))}).");
-                template = body.GetString()!;
-                break;
-            default:
-                var separate = Path.Combine(directory, "chat_template.jinja");
-                if (!File.Exists(separate))
-                    throw new InvalidDataException($"{path} has no chat_template (and there is no chat_template.jinja beside it); this model has no chat format — use a plain prompt instead.");
-                template = File.ReadAllText(separate);
-                path = separate;
-                break;
-        }
-
-        var special = new Dictionary<string, object?>(StringComparer.Ordinal);
-        foreach (var name in new[] { "bos_token", "eos_token", "pad_token", "unk_token" })
-        {
-            if (!root.TryGetProperty(name, out var token)) continue;
-            special[name] = token.ValueKind switch
-            {
-                JsonValueKind.String => token.GetString(),
-                JsonValueKind.Null => null,
-                JsonValueKind.Object when token.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String => c.GetString(),
-                _ => throw new InvalidDataException($"{path}: {name} must be a string, null or an object with \"content\", not {token.ValueKind}."),
-            };
-        }
-        return (template, path, special);
     }
 
     /// <summary>A JSON array of messages; a bad element is named by index and field.</summary>

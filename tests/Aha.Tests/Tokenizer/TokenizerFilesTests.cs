@@ -178,12 +178,13 @@ public class TokenizerFilesTests
     }
 
     [Fact]
-    public void The_loader_names_the_folder_without_a_tokenizer_and_refuses_foreign_tokenizers_for_now()
+    public void The_loader_names_the_folder_without_a_tokenizer_and_tells_byte_from_hugging_face_tokenizers()
     {
         using var dir = new TempDirectory();
         var missing = Assert.Throws<FileNotFoundException>(() => TokenizerLoader.Load(dir.Path));
         Assert.Contains(dir.Path, missing.Message);
-        File.WriteAllText(dir["tokenizer.json"], """{"added_tokens":[{"id":0,"content":"<|endoftext|>"}],"model":{"type":"BPE","vocab":{},"merges":["a b"]}}""");
-        Assert.Throws<NotSupportedException>(() => TokenizerLoader.Load(dir.Path));
+        ByteTokenizer.Default.Save(dir.Path);
+        Assert.IsType<ByteTokenizer>(TokenizerLoader.Load(dir.Path));
+        Assert.IsType<HfTokenizer>(TokenizerLoader.Load(TokenizerFixtures.Folder("qwen3")));
     }
 }

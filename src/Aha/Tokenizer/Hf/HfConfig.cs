@@ -33,10 +33,20 @@ sealed record HfConfig(
         {
             if (t.ValueKind == JsonValueKind.String) template = t.GetString();
             else if (t.ValueKind == JsonValueKind.Array)
+            {
                 // The list form names its templates; apply_chat_template uses "default".
-                template = t.EnumerateArray().Where(e => e.GetProperty("name").GetString() == "default")
-                    .Select(e => e.GetProperty("template").GetString()).FirstOrDefault();
+                var named = t.EnumerateArray().Where(e => e.ValueKind == JsonValueKind.Object && e.TryGetProperty("name", out _)).ToList();
+                var chosen = named.FirstOrDefault(e => e.GetProperty("name").ValueKind == JsonValueKind.String && e.GetProperty("name").GetString() == "default");
+                if (chosen.ValueKind != JsonValueKind.Object || !chosen.TryGetProperty("template", out var body) || body.ValueKind != JsonValueKind.String)
+                    throw new InvalidDataException($"{configPath}: chat_template is a list without a \"default\" entry holding a \"template\" string (it has: {string.Join(", ", named.Select(e => e.GetProperty("name").ToString()))}).");
+                template = body.GetString();
+            }
+            else if (t.ValueKind != JsonValueKind.Null)
+                throw new InvalidDataException($"{configPath}: chat_template is {t.ValueKind}; expected a string or a list of {{\"name\", \"template\"}}.");
         }
+        // Newer transformers save the template beside the config instead of inside it.
+        var separate = Path.Combine(directory, "chat_template.jinja");
+        if (template is null && File.Exists(separate)) template = File.ReadAllText(separate);
         // transformers' default for clean_up_tokenization_spaces is false since v4.45 (it was true before).
         bool cleanUp = c is { } r1 && r1.TryGetProperty("clean_up_tokenization_spaces", out var cu) && cu.ValueKind == JsonValueKind.True;
 

@@ -4,7 +4,10 @@ using Aha.Tests.Training;
 
 namespace Aha.Tests.Tokenizer.Jinja;
 
-/// <summary>`aha chat-template` reads a model folder's tokenizer_config.json and prints what Jinja2 renders (golden file).</summary>
+/// <summary>
+/// `aha chat-template` loads a model folder's tokenizer (a real published tokenizer.json beside a tokenizer_config.json
+/// written here) and prints what Jinja2 renders (golden file).
+/// </summary>
 public class ChatTemplateCliTests
 {
     static readonly TimeSpan Timeout = TimeSpan.FromMinutes(2);
@@ -17,6 +20,9 @@ public class ChatTemplateCliTests
 
     static string Template(string file) => File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Tokenizer", "Templates", file));
 
+    static void CopyTokenizerJson(string fixture, TempDirectory dir) =>
+        File.Copy(Path.Combine(TokenizerFixtures.Folder(fixture), "tokenizer.json"), dir["tokenizer.json"]);
+
     // The test harness reads stdout line by line, so a final newline is indistinguishable from none.
     static string AsLines(string text) => text.EndsWith('\n') ? text : text + "\n";
 
@@ -25,6 +31,7 @@ public class ChatTemplateCliTests
     {
         using var dir = new TempDirectory();
         var golden = Golden("qwen3/system_user/gen/thinking_false");
+        CopyTokenizerJson("qwen3", dir);
         File.WriteAllText(dir["tokenizer_config.json"], new JsonObject
         {
             ["bos_token"] = null,
@@ -45,6 +52,7 @@ public class ChatTemplateCliTests
     {
         using var dir = new TempDirectory();
         var golden = Golden("deepseek-r1-distill-qwen/think_in_history/nogen");
+        CopyTokenizerJson("deepseek_v3", dir);
         File.WriteAllText(dir["tokenizer_config.json"], new JsonObject
         {
             ["bos_token"] = new JsonObject { ["__type"] = "AddedToken", ["content"] = "<｜begin▁of▁sentence｜>" },
@@ -65,6 +73,7 @@ public class ChatTemplateCliTests
     public void A_bad_message_is_refused_naming_the_file_and_the_element()
     {
         using var dir = new TempDirectory();
+        CopyTokenizerJson("qwen3", dir);
         File.WriteAllText(dir["tokenizer_config.json"], new JsonObject { ["chat_template"] = "{{ messages[0].content }}" }.ToJsonString());
         File.WriteAllText(dir["messages.json"], """[{"role": "user", "content": "ok"}, {"role": "user", "content": 3}]""");
 
