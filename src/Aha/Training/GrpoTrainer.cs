@@ -29,9 +29,13 @@ public sealed class GrpoTrainer : IDisposable
     readonly TorchSharp.Modules.AdamW _optimizer;
     IEnumerator<TaskItem> _problems;
     readonly StopPredicate _stopAfterAnswer = StopStrings.After(StopStrings.AnswerEnd);
+    long _referenceStep; // the step whose policy the reference holds; 0 = the base model
 
     /// <summary>Problems drawn from the task's train split so far: the data position a resumed run skips to.</summary>
     public long ProblemCursor { get; private set; }
+    /// <summary>Passes over a finite train split completed so far (0 during the first pass); each later pass has its own seeded order.</summary>
+    public long ProblemEpoch { get; private set; }
+    long _epochCursor; // problems drawn in this epoch
 
     public GrpoTrainer(LlamaModel policy, ITask task, RewardSet rewards, GrpoOptions options)
     {
@@ -39,14 +43,14 @@ public sealed class GrpoTrainer : IDisposable
         _task = task;
         _rewards = rewards;
         _options = options.Validate();
-        _optimizer = optim.AdamW(policy.parameters(), options.LearningRate, beta1: 0.9, beta2: 0.99, weight_decay: options.WeightDecay);
+        _optimizer = Optimizers.AdamW(policy, options.LearningRate, options.Beta1, options.Beta2, options.WeightDecay);
         if (options.Beta > 0)
         {
             _reference = new LlamaModel(policy.Config, policy.parameters().First().device);
             _reference.eval();
             ResetReference();
         }
-        _problems = task.Items(TaskSplit.Train, options.Seed).GetEnumerator();
+        _problems = EpochProblems(0).GetEnumerator();
     }
 
     /// <summary>Where checkpoints and metrics.jsonl go; null trains without saving.</summary>
@@ -57,60 +61,46 @@ public sealed class GrpoTrainer : IDisposable
     public Action<string> Log { get; init; } = Console.WriteLine;
     public Action<string> Warn { get; init; } = Console.Error.WriteLine;
     public Action<GrpoStep>? OnStep { get; init; }
+    /// <summary>Test hook: makes chosen steps non-finite (see <see cref="NonFiniteInjection"/>).</summary>
+    public NonFiniteInjection? Inject { get; init; }
 
     /// <summary>
-    /// Trains from step 0 or from <paramref name="resume"/> (weights, optimizer moments, problem cursor, step) until the
-    /// last step or cancellation; the first Ctrl-C finishes the step, saves and returns. The reference model is the
-    /// policy as given to the constructor (the base model) until its first reset, so pass the base weights then resume.
+    /// Trains from step 0 or from <paramref name="resume"/> (weights, optimizer moments, reference, problem position, step)
+    /// until the last step or cancellation; the first Ctrl-C finishes the step, saves and returns. The reference model is
+    /// the policy as given to the constructor (the base model) until its first reset, so pass the base weights then resume.
     /// </summary>
     public (TrainingResult Result, IReadOnlyList<GrpoStep> Steps) Run(Checkpoint? resume = null, CancellationToken cancel = default)
     {
-        long step = resume is null ? 0 : Restore(resume);
-        using var metrics = RunDirectory is null ? null : new MetricsLog(RunDirectory, TensorBoard);
+        long firstStep = resume is null ? 0 : Restore(resume);
         var steps = new List<GrpoStep>();
-        string? saved = null;
-        long savedStep = -1, skipped = 0;
-        int badInRow = 0;
-        while (step < _options.Steps)
+        var end = new RunLoop
         {
-            if (cancel.IsCancellationRequested)
+            Steps = _options.Steps, SaveEvery = _options.SaveEvery, MaxBadSteps = _options.MaxBadStepsInARow, RunDirectory = RunDirectory,
+            TensorBoard = TensorBoard, Phase = "grpo", Warn = Warn, Weights = () => _policy.parameters(), Save = Save,
+            Step = step =>
             {
-                if (badInRow == 0 && savedStep != step) saved = Save(step);
-                Warn($"interrupted at step {step}; {(saved is null ? "nothing saved" : $"saved {saved}")}. Resume with --resume.");
-                return (new(TrainingOutcome.Interrupted, step, null, null, 0, 0, skipped, saved), steps);
-            }
-            var report = Step(step);
-            step++;
-            steps.Add(report);
-            metrics?.Write("grpo", step, report.Scalars);
-            if (report["skipped"] > 0)
+                var report = StepCore(step);
+                steps.Add(report);
+                return new LoopStep(step + 1, report.Scalars, report["skipped"] > 0);
+            },
+            AfterStep = (report, _) =>
             {
-                skipped++;
-                if (++badInRow >= _options.MaxBadStepsInARow)
-                {
-                    Warn($"aborting: {badInRow} steps in a row with a non-finite loss or gradient. The last good checkpoint is kept; lower --lr.");
-                    return (new(TrainingOutcome.Diverged, step, null, null, 0, 0, skipped, saved), steps);
-                }
-                Warn($"step {step}: non-finite loss or gradient norm; update skipped ({badInRow} of {_options.MaxBadStepsInARow} allowed in a row).");
-            }
-            else badInRow = 0;
-            Log(FormatLine(step, _options.Steps, report));
-            OnStep?.Invoke(report);
-            if (badInRow == 0 && ((_options.SaveEvery > 0 && step % _options.SaveEvery == 0) || step == _options.Steps))
-            {
-                saved = Save(step) ?? saved;
-                savedStep = step;
-            }
-        }
-        return (new(TrainingOutcome.Completed, step, steps.LastOrDefault()?["loss"], null, steps.LastOrDefault()?["tokens_per_second"] ?? 0, 0, skipped, saved), steps);
+                Log(FormatLine(report.Step, _options.Steps, steps[^1]));
+                OnStep?.Invoke(steps[^1]);
+            },
+        }.Run(firstStep, cancel);
+        var last = steps.LastOrDefault();
+        return (new(end.Outcome, end.Step, last?["loss"], null, last?["tokens_per_second"] ?? 0, 0, end.SkippedSteps, end.Checkpoint), steps);
     }
 
     /// <summary><c>step 012/060 | reward 1.234 | acc 0.456 | think 0.50 | len 34.5 | kl 0.0012 | clip 0.010/0.000 | ent 0.520 | aha 0.031 | gen 1.2s upd 0.8s | tok/s 1,234</c></summary>
     public static string FormatLine(long step, long steps, GrpoStep r)
     {
         int width = Math.Max(3, steps.ToString(System.Globalization.CultureInfo.InvariantCulture).Length);
+        // A step without an update (no advantage and no KL term) has no kl, clip or entropy: "-", not a made-up 0.
+        string F(string name, string format) => double.IsNaN(r[name]) ? "-" : r[name].ToString(format, System.Globalization.CultureInfo.InvariantCulture);
         return string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"step {step.ToString().PadLeft(width, '0')}/{steps.ToString().PadLeft(width, '0')} | reward {r["reward"]:F3} | acc {r["accuracy"]:F3} | think {r["think_fraction"]:F2} | len {r["completion_tokens"]:F1} | kl {r["kl"]:F4} | clip {r["clip_low"]:F3}/{r["clip_high"]:F3} | ent {r["entropy"]:F3} | aha {r["reflective_words"]:F3} | gen {r["seconds_generation"]:F1}s upd {r["seconds_update"]:F1}s | tok/s {r["tokens_per_second"]:N0}");
+            $"step {step.ToString().PadLeft(width, '0')}/{steps.ToString().PadLeft(width, '0')} | reward {r["reward"]:F3} | acc {r["accuracy"]:F3} | think {r["think_fraction"]:F2} | len {r["completion_tokens"]:F1} | kl {F("kl", "F4")} | clip {F("clip_low", "F3")}/{F("clip_high", "F3")} | ent {F("entropy", "F3")} | aha {r["reflective_words"]:F3} | gen {r["seconds_generation"]:F1}s upd {r["seconds_update"]:F1}s | tok/s {r["tokens_per_second"]:N0}");
     }
 
     long Restore(Checkpoint resume)
@@ -120,34 +110,60 @@ public sealed class GrpoTrainer : IDisposable
         resume.LoadModel(_policy);
         using (var scope = NewDisposeScope())
             AdamWState.Import(_optimizer, _policy, resume.LoadOptimizer(), Path.Combine(resume.Directory, Checkpoint.OptimizerFile));
-        long cursor = state.Get<long>("problem_cursor");
+        // Older checkpoints have no epoch: their cursor counts problems of the first pass.
+        long epoch = state.Get<long>("problem_epoch"), cursor = state.Get<long>("problem_cursor");
+        long inEpoch = state.Payload.ContainsKey("problem_epoch_cursor") ? state.Get<long>("problem_epoch_cursor") : cursor;
         _problems.Dispose();
-        _problems = _task.Items(TaskSplit.Train, _options.Seed).GetEnumerator();
-        ProblemCursor = 0;
-        for (long i = 0; i < cursor; i++) NextProblem();
-        if (_reference is not null && _options.ReferenceResetEvery > 0 && state.Step >= _options.ReferenceResetEvery)
+        _problems = EpochProblems(epoch).GetEnumerator();
+        (ProblemEpoch, _epochCursor) = (epoch, 0);
+        for (long i = 0; i < inEpoch; i++)
         {
-            // The reference was last reset to the policy at the latest multiple of the interval; that policy is not saved.
-            Warn($"resuming past a reference reset (every {_options.ReferenceResetEvery} steps): the reference restarts from the resumed policy, so the KL term differs from an uninterrupted run until the next reset.");
-            ResetReference();
+            if (!_problems.MoveNext()) throw new InvalidDataException(
+                $"{Path.Combine(resume.Directory, Checkpoint.StateFile)}: problem position {inEpoch} of epoch {epoch} is past the task's {i} training problems; the run's data changed. Resume with the same --data, or start a new run.");
+            _epochCursor++;
+        }
+        ProblemCursor = cursor;
+        _referenceStep = state.Get<long>("reference_step");
+        if (_reference is not null && _referenceStep > 0)
+        {
+            // The reference was reset to the policy of that step: its weights travel with the checkpoint.
+            using var noGrad = no_grad();
+            resume.LoadInto(_reference.state_dict(), ReferenceFile);
         }
         return state.Step;
     }
+
+    /// <summary>The reference model's weights, saved when they are no longer the base model's (after a reset).</summary>
+    public const string ReferenceFile = "reference.safetensors";
 
     string? Save(long step)
     {
         if (RunDirectory is null) return null;
         using var scope = NewDisposeScope();
-        var state = (StateTemplate with { Step = step, Seed = _options.Seed, Trainer = "grpo" }).WithOptions(_options).With("problem_cursor", ProblemCursor);
+        var state = (StateTemplate with { Step = step, Seed = _options.Seed, Trainer = "grpo" }).WithOptions(_options)
+            .With("problem_cursor", ProblemCursor).With("problem_epoch", ProblemEpoch).With("problem_epoch_cursor", _epochCursor)
+            .With("reference_step", _referenceStep);
+        var extra = new Dictionary<string, IReadOnlyDictionary<string, Tensor>>();
+        if (_reference is not null && _referenceStep > 0) extra[ReferenceFile] = _reference.state_dict();
         return Checkpoint.Save(RunDirectory, Checkpoint.StepName(step), _policy, _policy.Config, state,
-            AdamWState.Export(_optimizer, _policy), new CheckpointOptions { KeepLast = _options.KeepLast });
+            AdamWState.Export(_optimizer, _policy), new CheckpointOptions { KeepLast = _options.KeepLast, ExtraTensorFiles = extra });
     }
 
-    /// <summary>One GRPO step: rollouts, rewards, advantages, reference log-probs, policy update.</summary>
+    /// <summary>One GRPO step (<paramref name="step"/> steps done before it): rollouts, rewards, advantages, reference log-probs, policy update.</summary>
     public GrpoStep Step(long step)
     {
+        var report = StepCore(step);
+        NativeMemory.TrimOnCadence(step + 1); // as the run loop does: benchmarks call Step directly
+        return report;
+    }
+
+    GrpoStep StepCore(long step)
+    {
         if (_reference is not null && _options.ReferenceResetEvery > 0 && step > 0 && step % _options.ReferenceResetEvery == 0)
+        {
             ResetReference();
+            _referenceStep = step;
+        }
 
         var clock = Stopwatch.StartNew();
         var seconds = new Dictionary<string, double> { ["generation"] = 0, ["reward"] = 0, ["reference"] = 0, ["update"] = 0 };
@@ -178,9 +194,11 @@ public sealed class GrpoTrainer : IDisposable
         }
 
         var advantages = GrpoLoss.Advantages(kept.Select(r => r.Reward).ToArray(), _options.GroupSize, _options.ScaleRewards, out _);
-        var update = kept.Count > 0 && advantages.Any(a => a != 0)
-            ? Update(kept, advantages, seconds)
-            : new UpdateStats(0, 0, 0, 0, 0, 0, Skipped: false);
+        // With no advantage the policy-gradient term is 0, but β·KL still pulls toward the reference.
+        bool klTerm = _reference is not null && _options.Beta > 0;
+        var update = kept.Count > 0 && (klTerm || advantages.Any(a => a != 0))
+            ? Update(step, kept, advantages, seconds)
+            : UpdateStats.NotComputed;
 
         long sampledTokens = allRollouts.Sum(r => (long)r.CompletionIds.Count);
         var scalars = new Dictionary<string, double>
@@ -210,7 +228,6 @@ public sealed class GrpoTrainer : IDisposable
         foreach (var name in allRollouts[0].ByName.Keys)
             scalars[$"reward_{name}"] = allRollouts.Average(r => r.ByName[name]);
         var samples = allRollouts.Select(r => new GrpoSample(r.Prompt, r.Text, r.Reward, r.Correct, r.CompletionIds.Count)).ToList();
-        if (step % NativeMemory.TrimEvery == 0) NativeMemory.Trim(); // freed rollout and update tensors back to the OS
         return new GrpoStep(step, scalars, samples);
     }
 
@@ -221,7 +238,11 @@ public sealed class GrpoTrainer : IDisposable
         public Dictionary<string, float> ByName { get; } = [];
     }
 
-    record struct UpdateStats(double Loss, double Kl, double ClipLow, double ClipHigh, double Entropy, double GradNorm, bool Skipped);
+    record struct UpdateStats(double Loss, double Kl, double ClipLow, double ClipHigh, double Entropy, double GradNorm, bool Skipped)
+    {
+        /// <summary>No update ran: NaN is "not computed" (null in metrics.jsonl, "-" on the console), not a measured 0.</summary>
+        public static UpdateStats NotComputed => new(double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, false);
+    }
 
     List<Rollout> Sample(long step, IReadOnlyList<TaskItem> problems, int firstPromptIndex)
     {
@@ -260,7 +281,7 @@ public sealed class GrpoTrainer : IDisposable
         }
     }
 
-    UpdateStats Update(List<Rollout> rollouts, float[] advantages, Dictionary<string, double> seconds)
+    UpdateStats Update(long step, List<Rollout> rollouts, float[] advantages, Dictionary<string, double> seconds)
     {
         using var scope = NewDisposeScope();
         var (ids, mask) = Batch(rollouts);                                   // (N, L), (N, L−1)
@@ -270,10 +291,10 @@ public sealed class GrpoTrainer : IDisposable
         Tensor? old = null, reference = null;
         using (no_grad())
         {
-            if (!reuseOld) old = TokenLogProbs.Compute(_policy, ids);
+            if (!reuseOld) old = TokenLogProbs.Compute(_policy, ids, temperature: _options.Temperature);
             seconds["update"] += clock.Elapsed.TotalSeconds;
             clock.Restart();
-            if (_reference is not null) reference = TokenLogProbs.Compute(_reference, ids);
+            if (_reference is not null) reference = TokenLogProbs.Compute(_reference, ids, temperature: _options.Temperature);
             seconds["reference"] += clock.Elapsed.TotalSeconds;
         }
 
@@ -292,14 +313,17 @@ public sealed class GrpoTrainer : IDisposable
                 using var stepScope = NewDisposeScope();
                 var rowsIds = ids[start..end];
                 var rowsMask = mask[start..end];
-                var (logp, ent) = TokenLogProbs.ComputeWithEntropy(_policy, rowsIds);
+                // Scored at the sampling temperature, as TRL and verl do: the ratio and KL compare the distributions samples came from.
+                Inject?.Weights(step, _policy);
+                var (logp, ent) = TokenLogProbs.ComputeWithEntropy(_policy, rowsIds, temperature: _options.Temperature);
                 var oldLogp = reuseOld ? logp.detach() : old![start..end];
                 var (l, stats) = GrpoLoss.Compute(logp, oldLogp, reference?[start..end], adv[start..end], rowsMask,
                     _options.EpsLow, _options.EpsHigh, _options.Beta, _options.LossAggregation, _options.MaxCompletionTokens);
                 _optimizer.zero_grad();
-                l.backward();
-                double norm = nn.utils.clip_grad_norm_(_policy.parameters(), _options.MaxGradNorm);
-                bool finite = double.IsFinite(norm) && float.IsFinite(stats.Loss);
+                (Inject is null ? l : Inject.Loss(step, l)).backward();
+                Inject?.Gradients(step, _policy);
+                double norm = nn.utils.clip_grad_norm_(_policy.parameters(), _options.MaxGradNorm > 0 ? _options.MaxGradNorm : double.PositiveInfinity);
+                bool finite = double.IsFinite(norm) && float.IsFinite(stats.Loss) && (Inject is null || l.isfinite().item<bool>());
                 // MoE policies: move the routing bias toward balance from the loads of this forward (resets the counts; γ 0 on a skipped step).
                 _policy.UpdateRouterBias(finite ? _options.RouterBiasGamma : 0);
                 if (!finite)
@@ -315,7 +339,8 @@ public sealed class GrpoTrainer : IDisposable
             }
         }
         seconds["update"] += clock.Elapsed.TotalSeconds;
-        int n = Math.Max(updates, 1);
+        if (updates == 0) return UpdateStats.NotComputed with { Skipped = skipped };
+        int n = updates;
         return new UpdateStats(loss / n, kl / n, clipLow / n, clipHigh / n, entropy / n, gradNorm / n, skipped);
     }
 
@@ -341,9 +366,34 @@ public sealed class GrpoTrainer : IDisposable
 
     TaskItem NextProblem()
     {
-        if (!_problems.MoveNext()) throw new InvalidOperationException($"task '{_task.Name}' ran out of training problems after {ProblemCursor}; use fewer steps or a larger dataset.");
+        if (!_problems.MoveNext())
+        {
+            // A finite dataset ran out: the next pass reads it again in a new order of its own.
+            if (_epochCursor == 0) throw new InvalidOperationException($"task '{_task.Name}' has no training problems; check --data and its split.");
+            (ProblemEpoch, _epochCursor) = (ProblemEpoch + 1, 0);
+            _problems.Dispose();
+            _problems = EpochProblems(ProblemEpoch).GetEnumerator();
+            Log($"task '{_task.Name}': epoch {ProblemEpoch + 1} starts after {ProblemCursor} problems (a new seeded order)");
+            _problems.MoveNext();
+        }
         ProblemCursor++;
+        _epochCursor++;
         return _problems.Current;
+    }
+
+    /// <summary>The train split in epoch <paramref name="epoch"/>'s order: the task's own for the first pass, then shuffled by a seed of the epoch.</summary>
+    IEnumerable<TaskItem> EpochProblems(long epoch)
+    {
+        var items = _task.Items(TaskSplit.Train, _options.Seed);
+        if (epoch == 0) return items;
+        var list = items.ToList();
+        var random = StableRandom.For(_options.Seed, epoch);
+        for (int i = list.Count - 1; i > 0; i--) // Fisher–Yates
+        {
+            int j = random.Next(0, i);
+            (list[i], list[j]) = (list[j], list[i]);
+        }
+        return list;
     }
 
     void ResetReference()

@@ -95,7 +95,11 @@ public class LanguageModelTrainerTests
         Assert.Equal(TrainingOutcome.Diverged, result.Outcome);
         Assert.Equal(3, result.SkippedSteps);
         Assert.Equal(8, result.Step);
-        Assert.Equal([false, false, false, false, false, true, true], reports.Select(r => r.Skipped));
+        // The aborting step (8) is reported too: its callback runs and its metrics row is written.
+        Assert.Equal([false, false, false, false, false, true, true, true], reports.Select(r => r.Skipped));
+        var rows = File.ReadAllLines(Path.Combine(run.Path, "metrics.jsonl")).Select(l => System.Text.Json.Nodes.JsonNode.Parse(l)!).ToList();
+        Assert.Equal(Enumerable.Range(1, 8).Select(i => (long)i), rows.Select(r => r["step"]!.GetValue<long>()));
+        Assert.Null(rows[^1]["loss"]); // NaN is not JSON: written as null
         Assert.Contains(warnings, w => w.Contains("update skipped", StringComparison.Ordinal));
         Assert.Contains(warnings, w => w.Contains("aborting", StringComparison.Ordinal));
         var latest = Checkpoint.LoadLatest(run.Path);
