@@ -291,10 +291,10 @@ public sealed class GrpoTrainer : IDisposable
         Tensor? old = null, reference = null;
         using (no_grad())
         {
-            if (!reuseOld) old = TokenLogProbs.Compute(_policy, ids, temperature: _options.Temperature);
+            if (!reuseOld) old = ScoreTokens(_policy, ids, _options);
             seconds["update"] += clock.Elapsed.TotalSeconds;
             clock.Restart();
-            if (_reference is not null) reference = TokenLogProbs.Compute(_reference, ids, temperature: _options.Temperature);
+            if (_reference is not null) reference = ScoreTokens(_reference, ids, _options);
             seconds["reference"] += clock.Elapsed.TotalSeconds;
         }
 
@@ -343,6 +343,13 @@ public sealed class GrpoTrainer : IDisposable
         int n = updates;
         return new UpdateStats(loss / n, kl / n, clipLow / n, clipHigh / n, entropy / n, gradNorm / n, skipped);
     }
+
+    /// <summary>
+    /// log p(x_t | x_&lt;t) of rollout tokens as GRPO scores them (old, reference): from logits / T, the distribution the
+    /// engine sampled them from at <see cref="GrpoOptions.Temperature"/>, as TRL and verl do.
+    /// </summary>
+    internal static Tensor ScoreTokens(LlamaModel model, Tensor ids, GrpoOptions options) =>
+        TokenLogProbs.Compute(model, ids, temperature: options.Temperature);
 
     /// <summary>Right-padded prompt+completion ids (N, L) and the mask (N, L−1) of targets that are completion tokens.</summary>
     (Tensor Ids, Tensor Mask) Batch(List<Rollout> rollouts)
