@@ -1,0 +1,52 @@
+using System.Text.Json.Nodes;
+using Aha.Checkpoints;
+
+namespace Aha.Tests.Training;
+
+/// <summary>`aha grpo --resume` in a child process: the saved run spec applies, typed options are accepted only when they agree with it.</summary>
+public class CliResumeTests
+{
+    static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
+
+    static string[] Grpo(string baseDir, string dir, params string[] extra) =>
+    [
+        "grpo", "--out", dir, "--model", baseDir, "--task", "arithmetic", "--prompts", "2", "--group-size", "2", "--max-tokens", "4",
+        "--save-every", "1", "--threads", "1", "--device", "cpu", .. extra,
+    ];
+
+    static string[] Resume(string dir, params string[] extra) =>
+        ["grpo", "--out", dir, "--resume", "--threads", "1", "--device", "cpu", .. extra];
+
+    static JsonObject Spec(string dir) => Checkpoint.LoadLatest(dir).State!.Payload["spec"]!.AsObject();
+
+    [Fact]
+    public void A_grpo_resume_replays_the_saved_options_and_refuses_typed_ones_that_differ()
+    {
+        using var run = new TempDirectory();
+        string baseDir = run["base"], dir = run["grpo"], other = run["other"];
+        string[] pretrain = ["pretrain", "--model-size", "tiny", "--seq-len", "128", "--batch-size", "2", "--steps", "1", "--eval-every", "0", "--threads", "1", "--device", "cpu"];
+        Assert.Equal(0, CliProcess.Run(Timeout, out _, out var stderr, [.. pretrain, "--out", baseDir]));
+        Assert.Equal(0, CliProcess.Run(Timeout, out _, out stderr, [.. pretrain, "--out", other, "--seed", "3"]));
+        Assert.True(CliProcess.Run(Timeout, out _, out stderr, Grpo(baseDir, dir, "--steps", "1", "--level", "3", "--lr", "0.002")) == 0, stderr);
+
+        // A different value of an option that shapes the run is refused, naming the saved one; nothing is trained.
+        Assert.Equal(1, CliProcess.Run(Timeout, out _, out stderr, Resume(dir, "--steps", "2", "--lr", "0.5")));
+        Assert.Contains("--lr 0.5 (the run was started with 0.002)", stderr, StringComparison.Ordinal);
+        Assert.Equal(1, CliProcess.Run(Timeout, out _, out stderr, Resume(dir, "--steps", "2", "--level", "1")));
+        Assert.Contains("--level 1 (the run was started with 3)", stderr, StringComparison.Ordinal);
+        // Another base model would swap the KL reference.
+        Assert.Equal(1, CliProcess.Run(Timeout, out _, out stderr, Resume(dir, "--steps", "2", "--model", other)));
+        Assert.Contains("--model", stderr, StringComparison.Ordinal);
+        Assert.Equal(1, Checkpoint.LoadLatest(dir).State!.Step);
+
+        // Typed again with the same value, or one of the options that may change: accepted. Untyped ones come from the spec.
+        Assert.True(CliProcess.Run(Timeout, out _, out stderr, Resume(dir, "--steps", "2", "--lr", "0.002", "--keep-last", "5")) == 0, stderr);
+        var spec = Spec(dir);
+        Assert.Equal(2, Checkpoint.LoadLatest(dir).State!.Step);
+        Assert.Equal(3, spec["--level"]!.GetValue<int>());
+        Assert.Equal("arithmetic", spec["--task"]!.GetValue<string>());
+        Assert.Equal(5, spec["--keep-last"]!.GetValue<int>());
+        Assert.Equal(Path.GetFullPath(baseDir), spec["--model"]!.GetValue<string>());
+        Assert.Equal(0.002, Checkpoint.LoadLatest(dir).State!.GetOptions<Aha.Training.GrpoOptions>().LearningRate);
+    }
+}
