@@ -49,7 +49,7 @@ public sealed class LanguageModelTrainer(LlamaModel model, LanguageModelTrainerO
         double flopsPerToken = Flops.TrainingPerToken(config, size.ActiveParameters + (useMtp ? size.MtpParameters : 0), o.SequenceLength);
         var session = Stopwatch.StartNew();
         long windowTokens = 0;
-        double windowSeconds = 0, tokensPerSecond = 0, mfu = 0;
+        double windowSeconds = 0, tokensPerSecond = 0, mfu = 0, peak = PeakFlops;
         double? lastLoss = null, validationLoss = null;
         IReadOnlyList<ExpertLoad> lastLoads = [];
         double lastSeconds = 0;
@@ -102,7 +102,7 @@ public sealed class LanguageModelTrainer(LlamaModel model, LanguageModelTrainerO
             var scalars = new Dictionary<string, double>
             {
                 ["loss"] = loss, ["lr"] = lr, ["grad_norm"] = gradNorm, ["tokens_per_second"] = tokens / seconds,
-                ["mfu"] = PeakFlops > 0 ? Math.Min(1, tokens / seconds * flopsPerToken / PeakFlops) : 0,
+                ["mfu"] = peak > 0 ? Math.Min(1, tokens / seconds * flopsPerToken / peak) : 0,
             };
             if (useMtp) scalars["mtp_loss"] = mtpLoss;
             if (useBalance) scalars["balance_loss"] = balanceLoss;
@@ -122,7 +122,9 @@ public sealed class LanguageModelTrainer(LlamaModel model, LanguageModelTrainerO
             if (step % o.LogEvery == 0 || step == firstStep + 1 || step == o.Steps)
             {
                 tokensPerSecond = windowTokens / windowSeconds;
-                mfu = PeakFlops > 0 ? Math.Min(1, tokensPerSecond * flopsPerToken / PeakFlops) : 0; // a fraction above 1 is a stale peak, not a fast step
+                // Above 1, the peak was timed while the cores were busy: time it again and keep the best; never print more than 100%.
+                if (peak > 0 && tokensPerSecond * flopsPerToken > peak) peak = Math.Max(peak, MatmulPeak.Measure(device: model.parameters().First().device));
+                mfu = peak > 0 ? Math.Min(1, tokensPerSecond * flopsPerToken / peak) : 0;
                 double eta = (o.Steps - step) * session.Elapsed.TotalSeconds / (step - firstStep);
                 string extra = (useMtp ? string.Create(CultureInfo.InvariantCulture, $" | mtp {s["mtp_loss"]:F4}") : "")
                     + (lastLoads.Count > 0 ? string.Create(CultureInfo.InvariantCulture, $" | load {s["expert_load_max_over_mean"]:F2}") : "");

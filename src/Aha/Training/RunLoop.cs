@@ -74,6 +74,7 @@ public sealed partial class RunLoop
                 Warn($"step {step}: non-finite loss or gradient norm; update skipped ({badInRow} of {MaxBadSteps} allowed in a row).");
             }
             else badInRow = 0;
+            NativeMemory.TrimOnCadence(step); // before the callbacks, so a memory probe there reads the trimmed heap
             AfterStep?.Invoke(report, metrics);
             if (badInRow >= MaxBadSteps)
             {
@@ -87,7 +88,6 @@ public sealed partial class RunLoop
                 if (path is null && RunDirectory is not null) badInRow++; // poisoned weights: the next steps will say so too
                 else (saved, savedStep) = (path ?? saved, step);
             }
-            NativeMemory.TrimOnCadence(step);
         }
         if (badInRow > 0) Warn($"the last step was non-finite, so it was not saved; the newest checkpoint is {saved ?? "none"}.");
         return new(TrainingOutcome.Completed, step, skipped, saved);

@@ -46,6 +46,10 @@ public class AnswerEquivalenceTests
     [InlineData("\\boxed{18}", "18")]
     [InlineData("$\\frac{1}{2}$", "0.5")]
     [InlineData("\\textbf{18}", "18")]
+    [InlineData("\\boxed{{42}}", "42")]      // a redundant brace group around the answer only groups
+    [InlineData("{42}", "42")]
+    [InlineData("{ {\\frac{1}{2}} }", "0.5")]
+    [InlineData("{x^2 + 1}", "x^2+1")]
     // Text answers: whitespace and wrappers ignored
     [InlineData("\\frac{\\pi}{2}", "\\dfrac{\\pi}{2}")]
     [InlineData("x^2 + 1", "x^2+1")]

@@ -50,3 +50,19 @@ public class CliResumeTests
         Assert.Equal(0.002, Checkpoint.LoadLatest(dir).State!.GetOptions<Aha.Training.GrpoOptions>().LearningRate);
     }
 }
+
+/// <summary>`aha bench train` reports only numbers that can be true.</summary>
+public class BenchTrainCliTests
+{
+    [Fact]
+    public void Bench_train_with_too_few_steps_for_two_heap_trims_reports_no_rss_growth()
+    {
+        int code = CliProcess.Run(TimeSpan.FromSeconds(180), out var stdout, out var stderr, "bench", "train", "--quick", "--steps", "12", "--threads", "1");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("n/a (needs ≥ 20 steps", stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain("budget", stdout, StringComparison.Ordinal);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(stdout.Trim().Split('\n')[^1])!;
+        Assert.Null(json["rss_growth"]);
+        Assert.InRange(json["mfu"]!.GetValue<double>(), 0, 1);
+    }
+}

@@ -111,6 +111,17 @@ public class LanguageModelTrainerTests
     }
 
     [Fact]
+    public void Mfu_is_never_above_one_even_against_a_peak_timed_too_low()
+    {
+        // A peak of 1 FLOP/s is what a peak timed while the cores were busy looks like, taken to the extreme.
+        using var model = NewModel();
+        var reports = new List<StepReport>();
+        var result = new LanguageModelTrainer(model, Options, Source(Options)) { PeakFlops = 1, Log = _ => { }, OnStep = reports.Add }.Run();
+        Assert.InRange(result.Mfu, 0, 1);
+        Assert.All(reports, r => Assert.InRange(r.Mfu, 0, 1));
+    }
+
+    [Fact]
     public void Optimizer_moments_round_trip_through_named_tensors()
     {
         using var model = NewModel();
