@@ -48,6 +48,7 @@ static class BenchGrpoCommand
             {
                 var clock = Stopwatch.StartNew();
                 var step = trainer.Step(s);
+                NativeMemory.TrimOnCadence(s + 1); // the run loop's cadence: Step(s) completes step s + 1
                 if (s + 1 == window?.Probe) rssAtProbe = BenchCommand.Rss().Now;
                 if (s + 1 == window?.Last) rssLast = BenchCommand.Rss().Now;
                 wall += clock.Elapsed.TotalSeconds;

@@ -27,15 +27,14 @@ public sealed class GrpoTrainer : IDisposable
     readonly GrpoOptions _options;
     readonly ByteTokenizer _tokenizer = ByteTokenizer.Default;
     readonly TorchSharp.Modules.AdamW _optimizer;
-    IEnumerator<TaskItem> _problems;
+    readonly ProblemStream _problems;
     readonly StopPredicate _stopAfterAnswer = StopStrings.After(StopStrings.AnswerEnd);
     long _referenceStep; // the step whose policy the reference holds; 0 = the base model
 
     /// <summary>Problems drawn from the task's train split so far: the data position a resumed run skips to.</summary>
-    public long ProblemCursor { get; private set; }
+    public long ProblemCursor => _problems.Drawn;
     /// <summary>Passes over a finite train split completed so far (0 during the first pass); each later pass has its own seeded order.</summary>
-    public long ProblemEpoch { get; private set; }
-    long _epochCursor; // problems drawn in this epoch
+    public long ProblemEpoch => _problems.Epoch;
 
     public GrpoTrainer(LlamaModel policy, ITask task, RewardSet rewards, GrpoOptions options)
     {
@@ -48,9 +47,9 @@ public sealed class GrpoTrainer : IDisposable
         {
             _reference = new LlamaModel(policy.Config, policy.parameters().First().device);
             _reference.eval();
-            ResetReference();
+            ResetReference(0);
         }
-        _problems = EpochProblems(0).GetEnumerator();
+        _problems = new ProblemStream(task, options.Seed, line => Log(line));
     }
 
     /// <summary>Where checkpoints and metrics.jsonl go; null trains without saving.</summary>
@@ -79,7 +78,7 @@ public sealed class GrpoTrainer : IDisposable
             TensorBoard = TensorBoard, Phase = "grpo", Warn = Warn, Weights = () => _policy.parameters(), Save = Save,
             Step = step =>
             {
-                var report = StepCore(step);
+                var report = Step(step);
                 steps.Add(report);
                 return new LoopStep(step + 1, report.Scalars, report["skipped"] > 0);
             },
@@ -105,24 +104,8 @@ public sealed class GrpoTrainer : IDisposable
 
     long Restore(Checkpoint resume)
     {
-        var state = resume.State ?? throw new InvalidDataException(
-            $"{resume.Directory} has no {Checkpoint.StateFile}, so it cannot be resumed; start a new GRPO run from its weights instead.");
-        resume.LoadModel(_policy);
-        using (var scope = NewDisposeScope())
-            AdamWState.Import(_optimizer, _policy, resume.LoadOptimizer(), Path.Combine(resume.Directory, Checkpoint.OptimizerFile));
-        // Older checkpoints have no epoch: their cursor counts problems of the first pass.
-        long epoch = state.Get<long>("problem_epoch"), cursor = state.Get<long>("problem_cursor");
-        long inEpoch = state.Payload.ContainsKey("problem_epoch_cursor") ? state.Get<long>("problem_epoch_cursor") : cursor;
-        _problems.Dispose();
-        _problems = EpochProblems(epoch).GetEnumerator();
-        (ProblemEpoch, _epochCursor) = (epoch, 0);
-        for (long i = 0; i < inEpoch; i++)
-        {
-            if (!_problems.MoveNext()) throw new InvalidDataException(
-                $"{Path.Combine(resume.Directory, Checkpoint.StateFile)}: problem position {inEpoch} of epoch {epoch} is past the task's {i} training problems; the run's data changed. Resume with the same --data, or start a new run.");
-            _epochCursor++;
-        }
-        ProblemCursor = cursor;
+        var state = RunLoop.Restore(resume, _policy, _optimizer);
+        _problems.Restore(state, Path.Combine(resume.Directory, Checkpoint.StateFile));
         _referenceStep = state.Get<long>("reference_step");
         if (_reference is not null && _referenceStep > 0)
         {
@@ -140,8 +123,7 @@ public sealed class GrpoTrainer : IDisposable
     {
         if (RunDirectory is null) return null;
         using var scope = NewDisposeScope();
-        var state = (StateTemplate with { Step = step, Seed = _options.Seed, Trainer = "grpo" }).WithOptions(_options)
-            .With("problem_cursor", ProblemCursor).With("problem_epoch", ProblemEpoch).With("problem_epoch_cursor", _epochCursor)
+        var state = _problems.SaveTo((StateTemplate with { Step = step, Seed = _options.Seed, Trainer = "grpo" }).WithOptions(_options))
             .With("reference_step", _referenceStep);
         var extra = new Dictionary<string, IReadOnlyDictionary<string, Tensor>>();
         if (_reference is not null && _referenceStep > 0) extra[ReferenceFile] = _reference.state_dict();
@@ -149,21 +131,15 @@ public sealed class GrpoTrainer : IDisposable
             AdamWState.Export(_optimizer, _policy), new CheckpointOptions { KeepLast = _options.KeepLast, ExtraTensorFiles = extra });
     }
 
-    /// <summary>One GRPO step (<paramref name="step"/> steps done before it): rollouts, rewards, advantages, reference log-probs, policy update.</summary>
+    /// <summary>
+    /// One GRPO step (<paramref name="step"/> steps done before it): rollouts, rewards, advantages, reference log-probs,
+    /// policy update. <see cref="Run"/> calls it inside the run loop; a caller driving steps itself also trims the heap
+    /// (<see cref="NativeMemory.TrimOnCadence"/>).
+    /// </summary>
     public GrpoStep Step(long step)
     {
-        var report = StepCore(step);
-        NativeMemory.TrimOnCadence(step + 1); // as the run loop does: benchmarks call Step directly
-        return report;
-    }
-
-    GrpoStep StepCore(long step)
-    {
         if (_reference is not null && _options.ReferenceResetEvery > 0 && step > 0 && step % _options.ReferenceResetEvery == 0)
-        {
-            ResetReference();
-            _referenceStep = step;
-        }
+            ResetReference(step);
 
         var clock = Stopwatch.StartNew();
         var seconds = new Dictionary<string, double> { ["generation"] = 0, ["reward"] = 0, ["reference"] = 0, ["update"] = 0 };
@@ -174,7 +150,7 @@ public sealed class GrpoTrainer : IDisposable
         for (int round = 0; round < rounds && kept.Count < _options.PromptsPerStep * _options.GroupSize; round++)
         {
             int wanted = _options.PromptsPerStep - kept.Count / _options.GroupSize;
-            var problems = Enumerable.Range(0, wanted).Select(_ => NextProblem()).ToList();
+            var problems = Enumerable.Range(0, wanted).Select(_ => _problems.Next()).ToList();
             clock.Restart();
             var rollouts = Sample(step, problems, promptIndex);
             promptIndex += wanted;
@@ -313,9 +289,8 @@ public sealed class GrpoTrainer : IDisposable
                 using var stepScope = NewDisposeScope();
                 var rowsIds = ids[start..end];
                 var rowsMask = mask[start..end];
-                // Scored at the sampling temperature, as TRL and verl do: the ratio and KL compare the distributions samples came from.
                 Inject?.Weights(step, _policy);
-                var (logp, ent) = TokenLogProbs.ComputeWithEntropy(_policy, rowsIds, temperature: _options.Temperature);
+                var (logp, ent) = TokenLogProbs.ComputeWithEntropy(_policy, rowsIds, temperature: _options.Temperature); // as ScoreTokens
                 var oldLogp = reuseOld ? logp.detach() : old![start..end];
                 var (l, stats) = GrpoLoss.Compute(logp, oldLogp, reference?[start..end], adv[start..end], rowsMask,
                     _options.EpsLow, _options.EpsHigh, _options.Beta, _options.LossAggregation, _options.MaxCompletionTokens);
@@ -323,7 +298,7 @@ public sealed class GrpoTrainer : IDisposable
                 (Inject is null ? l : Inject.Loss(step, l)).backward();
                 Inject?.Gradients(step, _policy);
                 double norm = nn.utils.clip_grad_norm_(_policy.parameters(), _options.MaxGradNorm > 0 ? _options.MaxGradNorm : double.PositiveInfinity);
-                bool finite = double.IsFinite(norm) && float.IsFinite(stats.Loss) && (Inject is null || l.isfinite().item<bool>());
+                bool finite = double.IsFinite(norm) && float.IsFinite(stats.Loss);
                 // MoE policies: move the routing bias toward balance from the loads of this forward (resets the counts; γ 0 on a skipped step).
                 _policy.UpdateRouterBias(finite ? _options.RouterBiasGamma : 0);
                 if (!finite)
@@ -340,14 +315,10 @@ public sealed class GrpoTrainer : IDisposable
         }
         seconds["update"] += clock.Elapsed.TotalSeconds;
         if (updates == 0) return UpdateStats.NotComputed with { Skipped = skipped };
-        int n = updates;
-        return new UpdateStats(loss / n, kl / n, clipLow / n, clipHigh / n, entropy / n, gradNorm / n, skipped);
+        return new UpdateStats(loss / updates, kl / updates, clipLow / updates, clipHigh / updates, entropy / updates, gradNorm / updates, skipped);
     }
 
-    /// <summary>
-    /// log p(x_t | x_&lt;t) of rollout tokens as GRPO scores them (old, reference): from logits / T, the distribution the
-    /// engine sampled them from at <see cref="GrpoOptions.Temperature"/>, as TRL and verl do.
-    /// </summary>
+    /// <summary>Old and reference log-probs of rollout tokens from logits / T, the distribution they were sampled from (as TRL and verl).</summary>
     internal static Tensor ScoreTokens(LlamaModel model, Tensor ids, GrpoOptions options) =>
         TokenLogProbs.Compute(model, ids, temperature: options.Temperature);
 
@@ -371,43 +342,13 @@ public sealed class GrpoTrainer : IDisposable
         return (tensor(ids, [rollouts.Count, width], device: device), tensor(mask, [rollouts.Count, width - 1], device: device));
     }
 
-    TaskItem NextProblem()
-    {
-        if (!_problems.MoveNext())
-        {
-            // A finite dataset ran out: the next pass reads it again in a new order of its own.
-            if (_epochCursor == 0) throw new InvalidOperationException($"task '{_task.Name}' has no training problems; check --data and its split.");
-            (ProblemEpoch, _epochCursor) = (ProblemEpoch + 1, 0);
-            _problems.Dispose();
-            _problems = EpochProblems(ProblemEpoch).GetEnumerator();
-            Log($"task '{_task.Name}': epoch {ProblemEpoch + 1} starts after {ProblemCursor} problems (a new seeded order)");
-            _problems.MoveNext();
-        }
-        ProblemCursor++;
-        _epochCursor++;
-        return _problems.Current;
-    }
-
-    /// <summary>The train split in epoch <paramref name="epoch"/>'s order: the task's own for the first pass, then shuffled by a seed of the epoch.</summary>
-    IEnumerable<TaskItem> EpochProblems(long epoch)
-    {
-        var items = _task.Items(TaskSplit.Train, _options.Seed);
-        if (epoch == 0) return items;
-        var list = items.ToList();
-        var random = StableRandom.For(_options.Seed, epoch);
-        for (int i = list.Count - 1; i > 0; i--) // Fisher–Yates
-        {
-            int j = random.Next(0, i);
-            (list[i], list[j]) = (list[j], list[i]);
-        }
-        return list;
-    }
-
-    void ResetReference()
+    /// <summary>The reference becomes the policy after <paramref name="step"/> steps (0: the base model).</summary>
+    void ResetReference(long step)
     {
         using var _ = no_grad();
         var source = _policy.state_dict();
         foreach (var (name, tensor) in _reference!.state_dict()) tensor.copy_(source[name]);
+        _referenceStep = step;
     }
 
     static double Std(IEnumerable<double> values)

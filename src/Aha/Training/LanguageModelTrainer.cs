@@ -187,11 +187,7 @@ public sealed class LanguageModelTrainer(LlamaModel model, LanguageModelTrainerO
 
     long Restore(Checkpoint resume, AdamW optimizer)
     {
-        var state = resume.State ?? throw new InvalidDataException(
-            $"{resume.Directory} has no {Checkpoint.StateFile}, so it cannot be resumed; start a new run from its weights instead.");
-        resume.LoadModel(model);
-        using (var scope = NewDisposeScope())
-            AdamWState.Import(optimizer, model, resume.LoadOptimizer(), Path.Combine(resume.Directory, Checkpoint.OptimizerFile));
+        var state = RunLoop.Restore(resume, model, optimizer);
         if (state.Payload["data_position"] is { } position) train.Seek(position);
         return state.Step;
     }

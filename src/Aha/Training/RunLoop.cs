@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Aha.Checkpoints;
 using Aha.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -102,6 +103,17 @@ public sealed partial class RunLoop
             return null;
         }
         return Save(step);
+    }
+
+    /// <summary>What every trainer's resume starts with: the weights and AdamW moments of <paramref name="resume"/>, and its state.</summary>
+    public static TrainingState Restore(Checkpoint resume, nn.Module model, TorchSharp.Modules.AdamW optimizer)
+    {
+        var state = resume.State ?? throw new InvalidDataException(
+            $"{resume.Directory} has no {Checkpoint.StateFile}, so it cannot be resumed; start a new run from its weights instead.");
+        resume.LoadModel(model);
+        using var scope = NewDisposeScope();
+        AdamWState.Import(optimizer, model, resume.LoadOptimizer(), Path.Combine(resume.Directory, Checkpoint.OptimizerFile));
+        return state;
     }
 
     /// <summary>Whether every element of every tensor is finite (one reduction per tensor, no copies to the host).</summary>

@@ -72,6 +72,7 @@ public class AnswerEquivalenceTests
     [InlineData("x^2", "2")]
     [InlineData("5+3", "8")]            // arithmetic is not evaluated
     [InlineData("12 or 13", "12")]      // two numbers: ambiguous
+    [InlineData("{1}{2}", "12")]        // two groups are not one redundant group
     [InlineData("(5)", "5")]
     [InlineData("1e3", "1000")]         // no scientific notation
     [InlineData("3/0", "3/0x")]
