@@ -69,6 +69,14 @@ public class GrpoRunTests
     [InlineData("dataset epoch", 0)]    // 7 problems, 2 per step: the first epoch ends during step 4
     public void Resuming_reproduces_the_uninterrupted_run_bit_for_bit(string across, int resetEvery)
     {
+        int threads = TorchSharp.torch.get_num_threads();
+        TorchSharp.torch.set_num_threads(1); // the documented promise: bit-identical at --threads 1
+        try { ResumeMatches(across, resetEvery); }
+        finally { TorchSharp.torch.set_num_threads(threads); }
+    }
+
+    static void ResumeMatches(string across, int resetEvery)
+    {
         using var dirs = new TempDirectory();
         ITask task = across == "dataset epoch" ? SmallDataset() : Task;
         var options = Options with { Steps = 5, ReferenceResetEvery = resetEvery };
