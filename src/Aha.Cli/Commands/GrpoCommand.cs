@@ -70,7 +70,10 @@ static class GrpoCommand
                 WeightDecay = r.GetValue(weightDecay), MaxGradNorm = r.GetValue(gradClip), PromptStyle = Prompts.ParseStyle(r.GetValue(template)!),
             };
             if (saved is not null && saved.Payload["spec"] is null) // a run saved before run specs: its options, and only --steps may change
-                options = saved.GetOptions<GrpoOptions>() with { Steps = r.GetResult(steps) is { Implicit: false } ? r.GetValue(steps) : saved.GetOptions<GrpoOptions>().Steps };
+            {
+                var was = saved.GetOptions<GrpoOptions>();
+                options = was with { Steps = r.GetResult(steps) is { Implicit: false } ? options.Steps : was.Steps };
+            }
             options.Validate();
             string? savedBase = saved?.Get<string>("base_model");
             string basePath = r.GetValue(model) ?? savedBase
