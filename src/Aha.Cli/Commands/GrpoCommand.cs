@@ -91,11 +91,15 @@ static class GrpoCommand
             int cache = saved?.Get<int>("overlong_cache") ?? r.GetValue(overlong);
             if (cache > 0) terms.Add((new OverlongPenalty(options.MaxCompletionTokens, cache), 1f));
             var rewards = new RewardSet(terms);
+            var rewardSpec = new JsonObject(rewards.Terms.Select(t => KeyValuePair.Create(t.Function.Name, (JsonNode?)t.Weight)));
+            if (saved?.Payload["rewards"] is JsonObject savedRewards && !JsonNode.DeepEquals(savedRewards, rewardSpec))
+                throw new ArgumentException($"the rewards built now ({rewardSpec.ToJsonString()}) differ from the resumed run's ({savedRewards.ToJsonString()}); resume with the Aha version that started the run, or start a new run.");
 
             Console.Error.WriteLine($"base {baseCheckpoint.Directory}; task {chosen.Name}; {options.PromptsPerStep}×{options.GroupSize} rollouts/step; rewards {string.Join(" + ", rewards.Terms.Select(t => t.Function.Name))}");
             var template0 = new TrainingState { Step = 0, Trainer = "grpo" }
                 .With("base_model", Path.GetFullPath(basePath)).With("task", taskName).With("overlong_cache", cache)
                 .With("base_model_sha256", saved?.Get<string>("base_model_sha256") ?? RunSpec.WeightsHash(baseCheckpoint.Directory))
+                .With("rewards", rewardSpec) // built from the spec's task and --overlong-cache; checked on resume
                 .With("spec", RunSpec.Capture(r));
             var (result, history) = TrainingSession.Run(saved?.Step ?? 0, options.Steps, (log, progress, cancel) =>
             {
