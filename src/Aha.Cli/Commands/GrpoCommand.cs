@@ -105,7 +105,7 @@ static class GrpoCommand
             {
                 using var trainer = new GrpoTrainer(policy, chosen, rewards, options)
                 {
-                    RunDirectory = outDir, StateTemplate = template0, TensorBoard = r.GetValue(tensorboard), Log = log,
+                    RunDirectory = outDir, StateTemplate = template0, TensorBoard = r.GetValue(tensorboard), Log = log, Inject = NonFiniteInjection.FromEnvironment(),
                     OnStep = progress is null ? null : s => progress(s.Step + 1),
                 };
                 return trainer.Run(resume, cancel);

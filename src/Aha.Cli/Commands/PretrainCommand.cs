@@ -79,6 +79,7 @@ static class PretrainCommand
             var result = TrainingSession.Run((log, onStep) => new LanguageModelTrainer(model, options, source)
             {
                 Validation = validation, RunDirectory = outDir, StateTemplate = template, PeakFlops = peak, Log = log, OnStep = onStep,
+                Inject = NonFiniteInjection.FromEnvironment(),
             }, saved?.Step ?? 0, options.Steps, resume);
             if (badRows is { Count: > 0 }) Cli.ReportSkipped(badRows.Count, badRows.FirstMessages);
             Console.WriteLine(TrainingSession.WriteSummary(outDir, "pretrain", result, parameters, clock));

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Aha.Checkpoints;
+using Aha.Training;
 
 namespace Aha.Tests.Training;
 
@@ -64,5 +65,44 @@ public class BenchTrainCliTests
         var json = System.Text.Json.Nodes.JsonNode.Parse(stdout.Trim().Split('\n')[^1])!;
         Assert.Null(json["rss_growth"]);
         Assert.InRange(json["mfu"]!.GetValue<double>(), 0, 1);
+    }
+}
+
+/// <summary>NaN/Inf injected into the real CLI (what a fault-injection run does): skipped, counted, aborted with the last good checkpoint kept.</summary>
+public class NonFiniteCliTests
+{
+    [Fact]
+    public void Poisoned_weights_in_the_real_cli_abort_with_exit_code_3_keeping_the_last_good_checkpoint()
+    {
+        using var run = new TempDirectory();
+        string[] args = ["pretrain", "--out", run.Path, "--model-size", "tiny", "--batch-size", "2", "--seq-len", "32", "--steps", "10",
+            "--save-every", "1", "--max-bad-steps", "2", "--eval-every", "0", "--threads", "1", "--device", "cpu"];
+        Environment.SetEnvironmentVariable(NonFiniteInjection.EnvironmentVariable, "weights@3:inf"); // the child inherits it; tests run one at a time
+        int code;
+        string stderr;
+        try { code = CliProcess.Run(TimeSpan.FromSeconds(60), out _, out stderr, args); }
+        finally { Environment.SetEnvironmentVariable(NonFiniteInjection.EnvironmentVariable, null); }
+        Assert.True(code == 3, stderr);
+        Assert.Contains("aborting: 2 non-finite steps in a row", stderr, StringComparison.Ordinal);
+        Assert.Equal(3, Checkpoint.LoadLatest(run.Path).State!.Step);
+    }
+
+    [Theory]
+    [InlineData("loss@4", NonFiniteTarget.Loss, 4, 1, float.NaN)]
+    [InlineData("gradients@10x2:inf", NonFiniteTarget.Gradients, 10, 2, float.PositiveInfinity)]
+    [InlineData("Weights@0:-inf", NonFiniteTarget.Weights, 0, 1, float.NegativeInfinity)]
+    public void Injections_parse_from_their_text_form(string text, NonFiniteTarget target, long from, int count, float value) =>
+        Assert.Equal(new NonFiniteInjection(target, from, count, value), NonFiniteInjection.Parse(text));
+
+    [Theory]
+    [InlineData("loss")]
+    [InlineData("bias@3")]
+    [InlineData("loss@-1")]
+    [InlineData("loss@3:zero")]
+    public void A_malformed_injection_names_the_text_and_the_form(string text)
+    {
+        var e = Assert.Throws<ArgumentException>(() => NonFiniteInjection.Parse(text));
+        Assert.Contains($"'{text}'", e.Message, StringComparison.Ordinal);
+        Assert.Contains("TARGET@STEP", e.Message, StringComparison.Ordinal);
     }
 }
