@@ -75,7 +75,7 @@ static class PretrainCommand
             string active = config.IsDeepSeekV3 ? $", {modelSize.ActiveParameters:N0} active per token" : "";
             Console.Error.WriteLine($"model {parameters:N0} parameters{active} ({config.NumHiddenLayers} layers, d {config.HiddenSize}); matmul peak {peak / 1e9:F1} GFLOP/s; {options.TokensPerStep:N0} tokens/step");
             var template = new TrainingState { Step = 0, Seed = options.Seed, Trainer = "pretrain" }
-                .WithOptions(options).With("data", file).With("corpus", file is null ? corpusName : null).With("spec", RunSpec.Capture(r));
+                .WithOptions(options).With("data", file is null ? null : Path.GetFullPath(file)).With("corpus", file is null ? corpusName : null).With("spec", RunSpec.Capture(r));
             var result = TrainingSession.Run((log, onStep) => new LanguageModelTrainer(model, options, source)
             {
                 Validation = validation, RunDirectory = outDir, StateTemplate = template, PeakFlops = peak, Log = log, OnStep = onStep,

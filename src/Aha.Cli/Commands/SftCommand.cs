@@ -86,7 +86,7 @@ static class SftCommand
             long parameters = model.parameters().Sum(p => p.numel());
             Console.Error.WriteLine($"sft {parameters:N0} parameters from {from.Directory}; {trainRows.Count:N0} train / {validationRows.Count:N0} validation conversations");
             var template = new TrainingState { Step = 0, Seed = options.Seed, Trainer = "sft" }
-                .WithOptions(options).With("data", file).With("corpus", file is null ? corpusName : null)
+                .WithOptions(options).With("data", file is null ? null : Path.GetFullPath(file)).With("corpus", file is null ? corpusName : null)
                 .With("base_model", saved?.Get<string>("base_model") ?? from.Directory)
                 .With("base_model_sha256", saved is null ? RunSpec.WeightsHash(from.Directory) : saved.Get<string>("base_model_sha256"))
                 .With("spec", RunSpec.Capture(r));
