@@ -1,3 +1,4 @@
+using Aha.Runtime;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
@@ -37,6 +38,18 @@ static class BenchCommand
     public static string Mib(long bytes) => $"{bytes / (1024.0 * 1024.0):N1} MiB";
 
     /// <summary>Relative change from <paramref name="from"/> to <paramref name="to"/>, marked against the 5% budget for steady-state growth.</summary>
+    /// <summary>
+    /// The steps between which RSS growth means something: both right after a heap trim (the 10th step and the last
+    /// multiple of 10). A pair that is not compares a trimmed heap with an untrimmed one (+347% at step 12 said nothing).
+    /// </summary>
+    public static (int Probe, int Last)? RssWindow(int completedSteps) =>
+        completedSteps >= 2 * NativeMemory.TrimEvery ? (NativeMemory.TrimEvery, completedSteps / NativeMemory.TrimEvery * NativeMemory.TrimEvery) : null;
+
+    /// <summary>The RSS row of a benchmark table: growth over <see cref="RssWindow"/>, or why there is none.</summary>
+    public static (string Label, string Value) RssRow((int Probe, int Last)? window, long atProbe, long atLast) => window is { } w
+        ? ($"RSS at step {w.Probe} → {w.Last}", $"{Mib(atProbe)} → {Mib(atLast)} ({Growth(atProbe, atLast)})")
+        : ("RSS growth", $"n/a (needs ≥ {2 * NativeMemory.TrimEvery} steps: growth is read between two heap trims)");
+
     public static string Growth(long from, long to)
     {
         double growth = (double)to / from - 1;

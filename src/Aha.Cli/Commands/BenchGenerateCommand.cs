@@ -68,7 +68,7 @@ static class BenchGenerateCommand
                 var clock = Stopwatch.StartNew();
                 engine.Generate(requests, sampling);
                 double tokensPerSecond = (double)b * newTokens / clock.Elapsed.TotalSeconds;
-                double mfu = tokensPerSecond * flopsPerToken / peak;
+                double mfu = Math.Min(1, tokensPerSecond * flopsPerToken / peak); // above 1 only with a stale peak
                 var profile = engine.Profile;
                 double modelMs = profile.ModelSeconds * 1000 / profile.Steps, samplingMs = profile.SamplingSeconds * 1000 / profile.Steps;
                 double tensors = (double)profile.TensorsCreated / profile.Steps;

@@ -15,7 +15,7 @@ static class BenchGrpoCommand
 {
     public static Command Create()
     {
-        var steps = new Option<int>("--steps") { Description = "Timed GRPO steps (after one warm-up step); RSS is compared between step 10 and the last (use 100 for the memory check).", DefaultValueFactory = _ => 5 };
+        var steps = new Option<int>("--steps") { Description = "Timed GRPO steps (after one warm-up step); RSS growth is read between heap trims at step 10 and the last multiple of 10, so it needs ≥ 19 (use 100 for the memory check).", DefaultValueFactory = _ => 5 };
         var size = new Option<string>("--model-size") { Description = $"Policy shape: {string.Join(", ", ModelPresets.Names)} (small is the demo's).", DefaultValueFactory = _ => "small" };
         var threads = RunOptions.NewThreads();
         var command = new Command("grpo", "GRPO step time by phase (generation, reward, reference, update) with the demo's settings (16 prompts × 8 samples, 64 tokens, β 0.001) on a random policy, and the engine's rate at the same batch shape.")
@@ -44,13 +44,14 @@ static class BenchGrpoCommand
             var totals = phases.ToDictionary(p => p, _ => 0.0);
             double sampled = 0, wall = 0;
             long rssAtProbe = 0, rssLast = 0;
-            int probe = Math.Min(10, timed);
+            var window = BenchCommand.RssWindow(timed + 1); // with the warm-up step, Step(s) completes s + 1 steps
             for (int s = 1; s <= timed; s++)
             {
                 var clock = Stopwatch.StartNew();
                 var step = trainer.Step(s);
-                if (s == probe) rssAtProbe = BenchCommand.Rss().Now;
-                if (s == timed) rssLast = BenchCommand.Rss().Now;
+                NativeMemory.TrimOnCadence(s + 1); // the run loop's cadence: Step(s) completes step s + 1
+                if (s + 1 == window?.Probe) rssAtProbe = BenchCommand.Rss().Now;
+                if (s + 1 == window?.Last) rssLast = BenchCommand.Rss().Now;
                 wall += clock.Elapsed.TotalSeconds;
                 foreach (var p in phases) totals[p] += step[$"seconds_{p}"];
                 sampled += step["completion_tokens"] * options.PromptsPerStep * options.GroupSize;
@@ -78,11 +79,11 @@ static class BenchGrpoCommand
             foreach (var p in phases) rows.Add(($"  {p}", $"{totals[p] / timed:F3} s ({totals[p] / wall:P1})"));
             rows.Add(("sampled tokens/s in GRPO", $"{grpoRate:N0}"));
             rows.Add(("engine alone, same shape", $"{engineRate:N0} tokens/s (GRPO at {grpoRate / engineRate:P0} of it)"));
-            rows.Add(($"RSS at step {probe} → {timed}", $"{BenchCommand.Mib(rssAtProbe)} → {BenchCommand.Mib(rssLast)} ({BenchCommand.Growth(rssAtProbe, rssLast)})"));
+            rows.Add(BenchCommand.RssRow(window, rssAtProbe, rssLast));
             var json = new JsonObject
             {
-                ["rss_step_probe"] = probe, ["rss_at_probe_bytes"] = rssAtProbe, ["rss_last_bytes"] = rssLast,
-                ["rss_growth"] = Math.Round((double)rssLast / rssAtProbe - 1, 4),
+                ["rss_step_probe"] = window?.Probe, ["rss_step_last"] = window?.Last, ["rss_at_probe_bytes"] = rssAtProbe, ["rss_last_bytes"] = rssLast,
+                ["rss_growth"] = window is null ? null : Math.Round((double)rssLast / rssAtProbe - 1, 4),
                 ["bench"] = "grpo", ["steps"] = timed, ["parameters"] = model.parameters().Sum(p => p.numel()),
                 ["seconds_per_step"] = Math.Round(wall / timed, 4), ["tokens_per_second"] = Math.Round(grpoRate, 1),
                 ["engine_tokens_per_second"] = Math.Round(engineRate, 1), ["generation_share"] = Math.Round(totals["generation"] / wall, 4),

@@ -43,8 +43,7 @@ static class Cli
     /// <summary>The model of a checkpoint or run folder on <paramref name="device"/>, weights loaded, in eval mode.</summary>
     public static (LlamaModel Model, Checkpoint Checkpoint) LoadModel(string path, Device device)
     {
-        var checkpoint = ModelLoader.Open(path);
-        var model = ModelLoader.Load(checkpoint, device);
+        var (model, checkpoint) = ModelLoader.OpenAndLoad(path, device); // a live run may prune what 'latest' named a moment ago
         model.eval();
         return (model, checkpoint);
     }

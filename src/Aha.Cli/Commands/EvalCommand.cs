@@ -71,9 +71,10 @@ static class EvalCommand
             var runs = new List<(EvalReport Report, JsonObject Line)>();
             for (int i = 0; i < checkpoints.Count; i++)
             {
-                var checkpoint = checkpoints[i];
+                // Opened again here: a run still training may have pruned the checkpoint 'latest' named when the command started.
+                var (loaded, checkpoint) = ModelLoader.OpenAndLoad(paths[i]);
+                using var _ = loaded;
                 WarnIfPastContext(chosen, items, evalOptions, checkpoint);
-                using var loaded = ModelLoader.Load(checkpoint);
                 var report = WithProgress(labels[i], progress => ModelEvaluator.Evaluate(loaded, checkpoint.Tokenizer, chosen, items, evalOptions, progress));
                 var directory = Path.Combine(outRoot, labels[i]);
                 ReportFiles.Write(directory, report);

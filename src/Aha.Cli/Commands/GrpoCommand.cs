@@ -36,14 +36,17 @@ static class GrpoCommand
         var maskTruncated = new Option<bool>("--mask-truncated") { Description = "DAPO overlong filtering: truncated completions get no loss." };
         var overlong = new Option<int>("--overlong-cache") { Description = "DAPO soft overlong penalty: 0 up to max-tokens − N, then linear to −1 (0 = off).", DefaultValueFactory = _ => 0 };
         var seed = new Option<long>("--seed") { Description = "Seed of problems and samples (sample g of prompt p at step s: seed + s·1000003 + p·1009 + g).", DefaultValueFactory = _ => Defaults.Seed };
-        var saveEvery = new Option<int>("--save-every") { Description = "Checkpoint every N steps (and at the end).", DefaultValueFactory = _ => 20 };
+        var saveEvery = new Option<int>("--save-every") { Description = "Checkpoint every N steps (and at the end and on Ctrl-C).", DefaultValueFactory = _ => Defaults.SaveEvery };
+        var keepLast = new Option<int>("--keep-last") { Description = "Step checkpoints to keep (0 = all).", DefaultValueFactory = _ => Defaults.KeepLast };
+        var weightDecay = new Option<double>("--weight-decay") { Description = "AdamW weight decay on matrices (norms and biases never decay).", DefaultValueFactory = _ => Defaults.WeightDecay };
+        var gradClip = new Option<double>("--grad-clip") { Description = "Gradient-norm clip (0 = off).", DefaultValueFactory = _ => Defaults.MaxGradNorm };
         var tensorboard = new Option<bool>("--tensorboard") { Description = "Also write TensorBoard event files." };
         var run = new RunOptions();
         var taskOptions = new TaskOptions();
         var command = new Command("grpo", "Reinforce a model with GRPO and rule-checked rewards (accuracy + format), R1-Zero style.")
         {
             model, output, task, template, steps, prompts, group, maxTokens, temperature, lr, beta, epsLow, epsHigh, refReset,
-            updates, minibatches, loss, noStd, dynamic, maskTruncated, overlong, seed, saveEvery, tensorboard,
+            updates, minibatches, loss, noStd, dynamic, maskTruncated, overlong, seed, saveEvery, keepLast, weightDecay, gradClip, tensorboard,
         };
         run.AddTo(command);
         foreach (var option in command.Options.ToList().Where(o => o.Name == "--skip-bad-rows")) command.Options.Remove(option);
@@ -54,39 +57,55 @@ static class GrpoCommand
             var device = run.Initialize(r);
             string outDir = r.GetValue(output)!;
             var resume = TrainingSession.PrepareRunFolder(outDir, r.GetValue(run.Resume), r.GetValue(run.Overwrite));
-            var options = resume?.State?.GetOptions<GrpoOptions>() ?? new GrpoOptions
+            var saved = resume?.State;
+            r = RunSpec.Resolve(r, saved); // untyped options from the saved run; a typed one that differs is refused
+            var options = new GrpoOptions
             {
                 Steps = r.GetValue(steps), PromptsPerStep = r.GetValue(prompts), GroupSize = r.GetValue(group),
                 MaxCompletionTokens = r.GetValue(maxTokens), Temperature = r.GetValue(temperature), LearningRate = r.GetValue(lr),
                 Beta = r.GetValue(beta), EpsLow = r.GetValue(epsLow), EpsHigh = r.GetValue(epsHigh), ReferenceResetEvery = r.GetValue(refReset),
                 UpdatesPerBatch = r.GetValue(updates), MiniBatches = r.GetValue(minibatches),
                 LossAggregation = ParseLoss(r.GetValue(loss)!), ScaleRewards = !r.GetValue(noStd), DynamicSampling = r.GetValue(dynamic),
-                MaskTruncated = r.GetValue(maskTruncated), Seed = r.GetValue(seed), SaveEvery = r.GetValue(saveEvery),
-                PromptStyle = Prompts.ParseStyle(r.GetValue(template)!),
+                MaskTruncated = r.GetValue(maskTruncated), Seed = r.GetValue(seed), SaveEvery = r.GetValue(saveEvery), KeepLast = r.GetValue(keepLast),
+                WeightDecay = r.GetValue(weightDecay), MaxGradNorm = r.GetValue(gradClip), PromptStyle = Prompts.ParseStyle(r.GetValue(template)!),
             };
-            if (resume is not null && r.GetResult(steps) is { Implicit: false }) options = options with { Steps = r.GetValue(steps) };
+            if (saved is not null && saved.Payload["spec"] is null) // a run saved before run specs: its options, and only --steps may change
+            {
+                var was = saved.GetOptions<GrpoOptions>();
+                options = was with { Steps = r.GetResult(steps) is { Implicit: false } ? options.Steps : was.Steps };
+            }
             options.Validate();
-            string basePath = r.GetValue(model) ?? resume?.State?.Get<string>("base_model")
+            string? savedBase = saved?.Get<string>("base_model");
+            string basePath = r.GetValue(model) ?? savedBase
                 ?? throw new ArgumentException("--model is required: the base model to reinforce (a run or checkpoint folder, e.g. runs/pretrain).");
-            string taskName = resume?.State?.Get<string>("task") ?? r.GetValue(task)!;
+            if (savedBase is not null && Path.GetFullPath(basePath) != savedBase)
+                throw new ArgumentException($"--model {basePath} is not the resumed run's base model {savedBase} (its starting point and KL reference). Drop --model, or start a new run with another --out.");
+            string taskName = saved?.Get<string>("task") ?? r.GetValue(task)!;
             var chosen = TaskRegistry.Create(taskName, taskOptions.Read(r));
             var (policy, baseCheckpoint) = Cli.LoadModel(basePath, device);
+            RunSpec.CheckBaseUnchanged(saved, baseCheckpoint.Directory);
             if (options.MaxCompletionTokens + 64 > policy.Config.MaxPositionEmbeddings)
                 Console.Error.WriteLine($"warning: --max-tokens {options.MaxCompletionTokens} plus the prompt may exceed the model's context ({policy.Config.MaxPositionEmbeddings}).");
 
             var terms = new List<(IRewardFunction, float)> { (new AccuracyReward(chosen), 1f), (new FormatReward(), 1f) };
-            int cache = resume?.State?.Get<int>("overlong_cache") ?? r.GetValue(overlong);
+            int cache = saved?.Get<int>("overlong_cache") ?? r.GetValue(overlong);
             if (cache > 0) terms.Add((new OverlongPenalty(options.MaxCompletionTokens, cache), 1f));
             var rewards = new RewardSet(terms);
+            var rewardSpec = new JsonObject(rewards.Terms.Select(t => KeyValuePair.Create(t.Function.Name, (JsonNode?)t.Weight)));
+            if (saved?.Payload["rewards"] is JsonObject savedRewards && !JsonNode.DeepEquals(savedRewards, rewardSpec))
+                throw new ArgumentException($"the rewards built now ({rewardSpec.ToJsonString()}) differ from the resumed run's ({savedRewards.ToJsonString()}); resume with the Aha version that started the run, or start a new run.");
 
             Console.Error.WriteLine($"base {baseCheckpoint.Directory}; task {chosen.Name}; {options.PromptsPerStep}×{options.GroupSize} rollouts/step; rewards {string.Join(" + ", rewards.Terms.Select(t => t.Function.Name))}");
             var template0 = new TrainingState { Step = 0, Trainer = "grpo" }
-                .With("base_model", Path.GetFullPath(basePath)).With("task", taskName).With("overlong_cache", cache);
-            var (result, history) = TrainingSession.Run(resume?.State?.Step ?? 0, options.Steps, (log, progress, cancel) =>
+                .With("base_model", Path.GetFullPath(basePath)).With("task", taskName).With("overlong_cache", cache)
+                .With("base_model_sha256", saved?.Get<string>("base_model_sha256") ?? RunSpec.WeightsHash(baseCheckpoint.Directory))
+                .With("rewards", rewardSpec) // built from the spec's task and --overlong-cache; checked on resume
+                .With("spec", RunSpec.Capture(r));
+            var (result, history) = TrainingSession.Run(saved?.Step ?? 0, options.Steps, (log, progress, cancel) =>
             {
                 using var trainer = new GrpoTrainer(policy, baseCheckpoint.Tokenizer, chosen, rewards, options)
                 {
-                    RunDirectory = outDir, StateTemplate = template0, TensorBoard = r.GetValue(tensorboard), Log = log,
+                    RunDirectory = outDir, StateTemplate = template0, TensorBoard = r.GetValue(tensorboard), Log = log, Inject = NonFiniteInjection.FromEnvironment(),
                     OnStep = progress is null ? null : s => progress(s.Step + 1),
                 };
                 return trainer.Run(resume, cancel);

@@ -37,6 +37,7 @@ static class PretrainCommand
             string outDir = r.GetValue(output)!;
             var resume = TrainingSession.PrepareRunFolder(outDir, r.GetValue(run.Resume), r.GetValue(run.Overwrite));
             var saved = resume?.State;
+            r = RunSpec.Resolve(r, saved); // untyped options from the saved run; a typed one that differs is refused
             var options = trainer.Read(r, saved?.GetOptions<LanguageModelTrainerOptions>() ?? Defaults, resume is not null);
             string? file = TrainingSession.DataFile(r.GetValue(data), saved);
             string corpusName = saved?.Get<string>("corpus") ?? r.GetValue(corpus)!;
@@ -75,10 +76,11 @@ static class PretrainCommand
             string active = config.IsDeepSeekV3 ? $", {modelSize.ActiveParameters:N0} active per token" : "";
             Console.Error.WriteLine($"model {parameters:N0} parameters{active} ({config.NumHiddenLayers} layers, d {config.HiddenSize}); matmul peak {peak / 1e9:F1} GFLOP/s; {options.TokensPerStep:N0} tokens/step");
             var template = new TrainingState { Step = 0, Seed = options.Seed, Trainer = "pretrain" }
-                .WithOptions(options).With("data", file).With("corpus", file is null ? corpusName : null);
+                .WithOptions(options).With("data", file is null ? null : Path.GetFullPath(file)).With("corpus", file is null ? corpusName : null).With("spec", RunSpec.Capture(r));
             var result = TrainingSession.Run((log, onStep) => new LanguageModelTrainer(model, tokenizer, options, source)
             {
                 Validation = validation, RunDirectory = outDir, StateTemplate = template, PeakFlops = peak, Log = log, OnStep = onStep,
+                Inject = NonFiniteInjection.FromEnvironment(),
             }, saved?.Step ?? 0, options.Steps, resume);
             if (badRows is { Count: > 0 }) Cli.ReportSkipped(badRows.Count, badRows.FirstMessages);
             Console.WriteLine(TrainingSession.WriteSummary(outDir, "pretrain", result, parameters, clock));

@@ -42,6 +42,7 @@ static class SftCommand
             string outDir = r.GetValue(output)!;
             var resume = TrainingSession.PrepareRunFolder(outDir, r.GetValue(run.Resume), r.GetValue(run.Overwrite));
             var saved = resume?.State;
+            r = RunSpec.Resolve(r, saved); // untyped options from the saved run; a typed one that differs is refused
             var options = trainer.Read(r, saved?.GetOptions<LanguageModelTrainerOptions>() ?? Defaults, resume is not null);
             string? file = TrainingSession.DataFile(r.GetValue(data), saved);
             string corpusName = saved?.Get<string>("corpus") ?? r.GetValue(corpus)!;
@@ -85,11 +86,14 @@ static class SftCommand
             long parameters = model.parameters().Sum(p => p.numel());
             Console.Error.WriteLine($"sft {parameters:N0} parameters from {from.Directory}; {trainRows.Count:N0} train / {validationRows.Count:N0} validation conversations");
             var template = new TrainingState { Step = 0, Seed = options.Seed, Trainer = "sft" }
-                .WithOptions(options).With("data", file).With("corpus", file is null ? corpusName : null)
-                .With("base_model", saved?.Get<string>("base_model") ?? from.Directory);
+                .WithOptions(options).With("data", file is null ? null : Path.GetFullPath(file)).With("corpus", file is null ? corpusName : null)
+                .With("base_model", saved?.Get<string>("base_model") ?? from.Directory)
+                .With("base_model_sha256", saved is null ? RunSpec.WeightsHash(from.Directory) : saved.Get<string>("base_model_sha256"))
+                .With("spec", RunSpec.Capture(r));
             var result = TrainingSession.Run((log, onStep) => new LanguageModelTrainer(model, from.Tokenizer, options, source)
             {
                 Validation = validation, RunDirectory = outDir, StateTemplate = template, PeakFlops = peak, Log = log, OnStep = onStep,
+                Inject = NonFiniteInjection.FromEnvironment(),
             }, saved?.Step ?? 0, options.Steps, resume);
             if (badRows is { Count: > 0 }) Cli.ReportSkipped(badRows.Count, badRows.FirstMessages);
             Console.WriteLine(TrainingSession.WriteSummary(outDir, "sft", result, parameters, clock));

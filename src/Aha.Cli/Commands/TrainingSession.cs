@@ -78,8 +78,9 @@ static class TrainingSession
     /// </summary>
     public static string? DataFile(string? given, TrainingState? saved)
     {
-        if (saved is not null && given is not null && given != saved.Get<string>("data"))
-            throw new ArgumentException($"--data {given} differs from the resumed run's data; an exact resume needs the same data. Start a new run with another --out.");
+        static string? Full(string? path) => path is null ? null : Path.GetFullPath(path);
+        if (saved is not null && given is not null && Full(given) != Full(saved.Get<string>("data")))
+            throw new ArgumentException($"--data {given} differs from the resumed run's {saved.Get<string>("data") ?? "built-in corpus"}; an exact resume needs the same data. Start a new run with another --out.");
         string? file = given ?? saved?.Get<string>("data");
         if (file is not null && !File.Exists(file)) throw new FileNotFoundException($"--data {file}: no such file.");
         return file;

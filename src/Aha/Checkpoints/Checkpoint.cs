@@ -93,6 +93,7 @@ public sealed partial class Checkpoint
             tokenizer.Save(tmp);
             SafeTensors.Save(Path.Combine(tmp, ModelFile), WithoutAliases(weights), SafeTensors.PyTorchMetadata);
             if (optimizer is not null) SafeTensors.Save(Path.Combine(tmp, OptimizerFile), optimizer, SafeTensors.PyTorchMetadata);
+            foreach (var (file, tensors) in options.ExtraTensorFiles) SafeTensors.Save(Path.Combine(tmp, file), WithoutAliases(tensors), SafeTensors.PyTorchMetadata);
             if (state is not null) File.WriteAllText(Path.Combine(tmp, StateFile), state.ToJson());
             Durable.FlushTree(tmp);
             System.IO.Directory.Move(tmp, final); // atomic on one file system: the folder appears complete or not at all
@@ -228,10 +229,14 @@ public sealed partial class Checkpoint
     /// </summary>
     public void LoadModel(nn.Module model) => LoadInto(model.state_dict());
 
-    /// <summary>Copies the weights into the tensors of <paramref name="target"/> (a state dict), checking names and shapes as <see cref="LoadModel"/>.</summary>
-    public void LoadInto(IReadOnlyDictionary<string, Tensor> target)
+    /// <summary>
+    /// Copies the weights of <paramref name="file"/> (model.safetensors unless named) into the tensors of
+    /// <paramref name="target"/> (a state dict), checking names and shapes as <see cref="LoadModel"/>.
+    /// </summary>
+    public void LoadInto(IReadOnlyDictionary<string, Tensor> target, string file = ModelFile)
     {
-        string path = Path.Combine(Directory, ModelFile);
+        string path = Path.Combine(Directory, file);
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path} is missing from this checkpoint. Resume from another checkpoint of the run.", path);
         using var handle = File.OpenHandle(path);
         var header = SafeTensorsReader.ReadHeader(handle, path);
         StateDictCheck.ThrowIfMismatched(header, target, WithoutAliases(target).Keys.ToHashSet(), Config);

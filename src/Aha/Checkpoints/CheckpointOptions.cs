@@ -1,3 +1,5 @@
+using static TorchSharp.torch;
+
 namespace Aha.Checkpoints;
 
 /// <summary>How <see cref="Checkpoint"/>.Save writes and prunes.</summary>
@@ -9,4 +11,6 @@ public sealed record CheckpointOptions
     public GenerationConfig? Generation { get; init; }
     /// <summary>Point <c>latest</c> at the new folder (false for side saves such as "best").</summary>
     public bool UpdateLatest { get; init; } = true;
+    /// <summary>More safetensors files written into the folder with the rest (atomically), by file name: e.g. GRPO's reference.safetensors.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, Tensor>> ExtraTensorFiles { get; init; } = new Dictionary<string, IReadOnlyDictionary<string, Tensor>>();
 }

@@ -16,11 +16,46 @@ public static class ModelLoader
         throw new FileNotFoundException($"{path} has neither a '{Checkpoint.LatestFile}' pointer nor {Checkpoint.ConfigFile}: it is not a run or checkpoint folder. Point at the folder a trainer wrote, or one of its step-* folders.");
     }
 
+    /// <summary>
+    /// <see cref="Open"/> then <see cref="Load"/>, safe against a live run: a trainer pruning old checkpoints can delete
+    /// the folder <c>latest</c> named a moment ago. When a read fails and <c>latest</c> has moved since, the new one is
+    /// opened instead (up to ten times); a failure while the pointer stands still is a real error and is thrown.
+    /// </summary>
+    public static (LlamaModel Model, Checkpoint Checkpoint) OpenAndLoad(string path, torch.Device? device = null)
+    {
+        string pointer = Path.Combine(path, Checkpoint.LatestFile);
+        for (int attempt = 1; ; attempt++)
+        {
+            string? before = ReadPointer(pointer);
+            try
+            {
+                var checkpoint = Open(path);
+                return (Load(checkpoint, device), checkpoint);
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException
+                && attempt < 10 && before is not null && ReadPointer(pointer) != before)
+            {
+                // The run saved a newer checkpoint and pruned this one: read the pointer again.
+            }
+        }
+    }
+
+    static string? ReadPointer(string pointer)
+    {
+        try { return File.Exists(pointer) ? File.ReadAllText(pointer).Trim() : null; }
+        catch (IOException) { return null; }
+    }
+
     /// <summary>A model of the checkpoint's shape with its weights, on <paramref name="device"/> (default CPU).</summary>
     public static LlamaModel Load(Checkpoint checkpoint, torch.Device? device = null)
     {
         var model = new LlamaModel(checkpoint.Config, device);
-        checkpoint.LoadModel(model);
+        try { checkpoint.LoadModel(model); }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
         return model;
     }
 }

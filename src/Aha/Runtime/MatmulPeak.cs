@@ -16,8 +16,9 @@ public static class MatmulPeak
         if (n <= 0) throw new ArgumentOutOfRangeException(nameof(n), n, "the matrix size must be positive.");
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var a = randn(n, n, device: device);
-        var b = randn(n, n, device: device);
+        // Fixed values, not randn: measuring mid-run must not move torch's global generator (matmul time does not depend on values).
+        var a = linspace(-1, 1, (long)n * n, device: device).reshape(n, n);
+        var b = a.t().contiguous();
         a.mm(b).Dispose(); // warm-up: the first call allocates workspaces and wakes the thread pool
         // The fastest single matmul, not the mean: on shared cores the mean measures the neighbours, and an
         // MFU above 100% (training that ran while the peak was measured in a busy moment) would mean nothing.

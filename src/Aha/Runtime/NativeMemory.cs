@@ -17,6 +17,12 @@ public static partial class NativeMemory
     /// <summary>Steps between trims in the trainers.</summary>
     public const int TrimEvery = 10;
 
+    /// <summary>Trims after every <see cref="TrimEvery"/>-th completed step: the one cadence rule the run loop and the benchmarks share.</summary>
+    public static void TrimOnCadence(long stepsCompleted)
+    {
+        if (stepsCompleted % TrimEvery == 0) Trim();
+    }
+
     [LibraryImport("libc", EntryPoint = "malloc_trim")]
     private static partial int MallocTrim(nuint pad);
 

@@ -20,7 +20,12 @@ public sealed record GrpoOptions
     public PromptStyle PromptStyle { get; init; } = PromptStyle.Short;
 
     public double LearningRate { get; init; } = 1e-4;
+    /// <summary>AdamW decoupled weight decay on matrices (norm gains and biases never decay); 0 as in R1-Zero-style recipes.</summary>
     public double WeightDecay { get; init; }
+    /// <summary>AdamW β₁, β₂ (GRPO's are 0.9, 0.99 as in TRL's GRPO examples; pretraining uses 0.9, 0.95).</summary>
+    public double Beta1 { get; init; } = 0.9;
+    public double Beta2 { get; init; } = 0.99;
+    /// <summary>Global gradient-norm clip (--grad-clip); 0 disables clipping (the norm is still measured).</summary>
     public double MaxGradNorm { get; init; } = 1.0;
     /// <summary>μ: policy updates per batch of rollouts; old-policy log-probs are kept for the ratio.</summary>
     public int UpdatesPerBatch { get; init; } = 1;
@@ -48,7 +53,8 @@ public sealed record GrpoOptions
     public double RouterBiasGamma { get; init; } = 0.001;
 
     public long Seed { get; init; } = 1;
-    public int SaveEvery { get; init; } = 0;
+    /// <summary>Checkpoint every N steps; the end of the run and an interrupt always save. 0 = only those. The CLI's default too.</summary>
+    public int SaveEvery { get; init; } = 20;
     public int KeepLast { get; init; } = 2;
     public int MaxBadStepsInARow { get; init; } = 5;
 
@@ -70,6 +76,11 @@ public sealed record GrpoOptions
         Require(MaxSamplingRounds >= 1, $"max sampling rounds must be ≥ 1 (got {MaxSamplingRounds}).");
         Require(RouterBiasGamma >= 0 && double.IsFinite(RouterBiasGamma), $"router bias γ must be ≥ 0 (got {RouterBiasGamma}).");
         Require(SaveEvery >= 0, $"--save-every must be ≥ 0 (got {SaveEvery}).");
+        Require(KeepLast >= 0, $"--keep-last must be ≥ 0, 0 keeping all (got {KeepLast}).");
+        Require(MaxBadStepsInARow > 0, $"max bad steps in a row must be positive (got {MaxBadStepsInARow}).");
+        Require(WeightDecay >= 0 && double.IsFinite(WeightDecay), $"--weight-decay must be ≥ 0 (got {WeightDecay}).");
+        Require(MaxGradNorm >= 0 && !double.IsNaN(MaxGradNorm), $"--grad-clip must be 0 (off) or positive (got {MaxGradNorm}).");
+        Require(Beta1 is >= 0 and < 1 && Beta2 is >= 0 and < 1, $"AdamW betas ({Beta1}, {Beta2}) must each be in [0, 1).");
         return this;
     }
 }

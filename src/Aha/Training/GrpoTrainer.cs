@@ -26,10 +26,13 @@ public sealed class GrpoTrainer : IDisposable
     readonly GrpoOptions _options;
     readonly ITokenizer _tokenizer;
     readonly TorchSharp.Modules.AdamW _optimizer;
-    IEnumerator<TaskItem> _problems;
+    readonly ProblemStream _problems;
+    long _referenceStep; // the step whose policy the reference holds; 0 = the base model
 
     /// <summary>Problems drawn from the task's train split so far: the data position a resumed run skips to.</summary>
-    public long ProblemCursor { get; private set; }
+    public long ProblemCursor => _problems.Drawn;
+    /// <summary>Passes over a finite train split completed so far (0 during the first pass); each later pass has its own seeded order.</summary>
+    public long ProblemEpoch => _problems.Epoch;
 
     /// <param name="tokenizer">The policy's tokenizer (its checkpoint's): prompts, stop ids, padding, decoding, and the saved checkpoints' tokenizer files.</param>
     public GrpoTrainer(LlamaModel policy, ITokenizer tokenizer, ITask task, RewardSet rewards, GrpoOptions options)
@@ -39,14 +42,14 @@ public sealed class GrpoTrainer : IDisposable
         _task = task;
         _rewards = rewards;
         _options = options.Validate();
-        _optimizer = optim.AdamW(policy.parameters(), options.LearningRate, beta1: 0.9, beta2: 0.99, weight_decay: options.WeightDecay);
+        _optimizer = Optimizers.AdamW(policy, options.LearningRate, options.Beta1, options.Beta2, options.WeightDecay);
         if (options.Beta > 0)
         {
             _reference = new LlamaModel(policy.Config, policy.parameters().First().device);
             _reference.eval();
-            ResetReference();
+            ResetReference(0);
         }
-        _problems = task.Items(TaskSplit.Train, options.Seed).GetEnumerator();
+        _problems = new ProblemStream(task, options.Seed, line => Log(line));
     }
 
     /// <summary>Where checkpoints and metrics.jsonl go; null trains without saving.</summary>
@@ -57,97 +60,86 @@ public sealed class GrpoTrainer : IDisposable
     public Action<string> Log { get; init; } = Console.WriteLine;
     public Action<string> Warn { get; init; } = Console.Error.WriteLine;
     public Action<GrpoStep>? OnStep { get; init; }
+    /// <summary>Test hook: makes chosen steps non-finite (see <see cref="NonFiniteInjection"/>).</summary>
+    public NonFiniteInjection? Inject { get; init; }
 
     /// <summary>
-    /// Trains from step 0 or from <paramref name="resume"/> (weights, optimizer moments, problem cursor, step) until the
-    /// last step or cancellation; the first Ctrl-C finishes the step, saves and returns. The reference model is the
-    /// policy as given to the constructor (the base model) until its first reset, so pass the base weights then resume.
+    /// Trains from step 0 or from <paramref name="resume"/> (weights, optimizer moments, reference, problem position, step)
+    /// until the last step or cancellation; the first Ctrl-C finishes the step, saves and returns. The reference model is
+    /// the policy as given to the constructor (the base model) until its first reset, so pass the base weights then resume.
     /// </summary>
     public (TrainingResult Result, IReadOnlyList<GrpoStep> Steps) Run(Checkpoint? resume = null, CancellationToken cancel = default)
     {
-        long step = resume is null ? 0 : Restore(resume);
-        using var metrics = RunDirectory is null ? null : new MetricsLog(RunDirectory, TensorBoard);
+        long firstStep = resume is null ? 0 : Restore(resume);
         var steps = new List<GrpoStep>();
-        string? saved = null;
-        long savedStep = -1, skipped = 0;
-        int badInRow = 0;
-        while (step < _options.Steps)
+        var end = new RunLoop
         {
-            if (cancel.IsCancellationRequested)
+            Steps = _options.Steps, SaveEvery = _options.SaveEvery, MaxBadSteps = _options.MaxBadStepsInARow, RunDirectory = RunDirectory,
+            TensorBoard = TensorBoard, Phase = "grpo", Warn = Warn, Weights = () => _policy.parameters(), Save = Save,
+            Step = step =>
             {
-                if (badInRow == 0 && savedStep != step) saved = Save(step);
-                Warn($"interrupted at step {step}; {(saved is null ? "nothing saved" : $"saved {saved}")}. Resume with --resume.");
-                return (new(TrainingOutcome.Interrupted, step, null, null, 0, 0, skipped, saved), steps);
-            }
-            var report = Step(step);
-            step++;
-            steps.Add(report);
-            metrics?.Write("grpo", step, report.Scalars);
-            if (report["skipped"] > 0)
+                var report = Step(step);
+                steps.Add(report);
+                return new LoopStep(step + 1, report.Scalars, report["skipped"] > 0);
+            },
+            AfterStep = (report, _) =>
             {
-                skipped++;
-                if (++badInRow >= _options.MaxBadStepsInARow)
-                {
-                    Warn($"aborting: {badInRow} steps in a row with a non-finite loss or gradient. The last good checkpoint is kept; lower --lr.");
-                    return (new(TrainingOutcome.Diverged, step, null, null, 0, 0, skipped, saved), steps);
-                }
-                Warn($"step {step}: non-finite loss or gradient norm; update skipped ({badInRow} of {_options.MaxBadStepsInARow} allowed in a row).");
-            }
-            else badInRow = 0;
-            Log(FormatLine(step, _options.Steps, report));
-            OnStep?.Invoke(report);
-            if (badInRow == 0 && ((_options.SaveEvery > 0 && step % _options.SaveEvery == 0) || step == _options.Steps))
-            {
-                saved = Save(step) ?? saved;
-                savedStep = step;
-            }
-        }
-        return (new(TrainingOutcome.Completed, step, steps.LastOrDefault()?["loss"], null, steps.LastOrDefault()?["tokens_per_second"] ?? 0, 0, skipped, saved), steps);
+                Log(FormatLine(report.Step, _options.Steps, steps[^1]));
+                OnStep?.Invoke(steps[^1]);
+            },
+        }.Run(firstStep, cancel);
+        var last = steps.LastOrDefault();
+        return (new(end.Outcome, end.Step, last?["loss"], null, last?["tokens_per_second"] ?? 0, 0, end.SkippedSteps, end.Checkpoint), steps);
     }
 
     /// <summary><c>step 012/060 | reward 1.234 | acc 0.456 | think 0.50 | len 34.5 | kl 0.0012 | clip 0.010/0.000 | ent 0.520 | aha 0.031 | gen 1.2s upd 0.8s | tok/s 1,234</c></summary>
     public static string FormatLine(long step, long steps, GrpoStep r)
     {
         int width = Math.Max(3, steps.ToString(System.Globalization.CultureInfo.InvariantCulture).Length);
+        // A step without an update (no advantage and no KL term) has no kl, clip or entropy: "-", not a made-up 0.
+        string F(string name, string format) => double.IsNaN(r[name]) ? "-" : r[name].ToString(format, System.Globalization.CultureInfo.InvariantCulture);
         return string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"step {step.ToString().PadLeft(width, '0')}/{steps.ToString().PadLeft(width, '0')} | reward {r["reward"]:F3} | acc {r["accuracy"]:F3} | think {r["think_fraction"]:F2} | len {r["completion_tokens"]:F1} | kl {r["kl"]:F4} | clip {r["clip_low"]:F3}/{r["clip_high"]:F3} | ent {r["entropy"]:F3} | aha {r["reflective_words"]:F3} | gen {r["seconds_generation"]:F1}s upd {r["seconds_update"]:F1}s | tok/s {r["tokens_per_second"]:N0}");
+            $"step {step.ToString().PadLeft(width, '0')}/{steps.ToString().PadLeft(width, '0')} | reward {r["reward"]:F3} | acc {r["accuracy"]:F3} | think {r["think_fraction"]:F2} | len {r["completion_tokens"]:F1} | kl {F("kl", "F4")} | clip {F("clip_low", "F3")}/{F("clip_high", "F3")} | ent {F("entropy", "F3")} | aha {r["reflective_words"]:F3} | gen {r["seconds_generation"]:F1}s upd {r["seconds_update"]:F1}s | tok/s {r["tokens_per_second"]:N0}");
     }
 
     long Restore(Checkpoint resume)
     {
-        var state = resume.State ?? throw new InvalidDataException(
-            $"{resume.Directory} has no {Checkpoint.StateFile}, so it cannot be resumed; start a new GRPO run from its weights instead.");
-        resume.LoadModel(_policy);
-        using (var scope = NewDisposeScope())
-            AdamWState.Import(_optimizer, _policy, resume.LoadOptimizer(), Path.Combine(resume.Directory, Checkpoint.OptimizerFile));
-        long cursor = state.Get<long>("problem_cursor");
-        _problems.Dispose();
-        _problems = _task.Items(TaskSplit.Train, _options.Seed).GetEnumerator();
-        ProblemCursor = 0;
-        for (long i = 0; i < cursor; i++) NextProblem();
-        if (_reference is not null && _options.ReferenceResetEvery > 0 && state.Step >= _options.ReferenceResetEvery)
+        var state = RunLoop.Restore(resume, _policy, _optimizer);
+        _problems.Restore(state, Path.Combine(resume.Directory, Checkpoint.StateFile));
+        _referenceStep = state.Get<long>("reference_step");
+        if (_reference is not null && _referenceStep > 0)
         {
-            // The reference was last reset to the policy at the latest multiple of the interval; that policy is not saved.
-            Warn($"resuming past a reference reset (every {_options.ReferenceResetEvery} steps): the reference restarts from the resumed policy, so the KL term differs from an uninterrupted run until the next reset.");
-            ResetReference();
+            // The reference was reset to the policy of that step: its weights travel with the checkpoint.
+            using var noGrad = no_grad();
+            resume.LoadInto(_reference.state_dict(), ReferenceFile);
         }
         return state.Step;
     }
+
+    /// <summary>The reference model's weights, saved when they are no longer the base model's (after a reset).</summary>
+    public const string ReferenceFile = "reference.safetensors";
 
     string? Save(long step)
     {
         if (RunDirectory is null) return null;
         using var scope = NewDisposeScope();
-        var state = (StateTemplate with { Step = step, Seed = _options.Seed, Trainer = "grpo" }).WithOptions(_options).With("problem_cursor", ProblemCursor);
+        var state = _problems.SaveTo((StateTemplate with { Step = step, Seed = _options.Seed, Trainer = "grpo" }).WithOptions(_options))
+            .With("reference_step", _referenceStep);
+        var extra = new Dictionary<string, IReadOnlyDictionary<string, Tensor>>();
+        if (_reference is not null && _referenceStep > 0) extra[ReferenceFile] = _reference.state_dict();
         return Checkpoint.Save(RunDirectory, Checkpoint.StepName(step), _policy, _policy.Config, _tokenizer, state,
-            AdamWState.Export(_optimizer, _policy), new CheckpointOptions { KeepLast = _options.KeepLast });
+            AdamWState.Export(_optimizer, _policy), new CheckpointOptions { KeepLast = _options.KeepLast, ExtraTensorFiles = extra });
     }
 
-    /// <summary>One GRPO step: rollouts, rewards, advantages, reference log-probs, policy update.</summary>
+    /// <summary>
+    /// One GRPO step (<paramref name="step"/> steps done before it): rollouts, rewards, advantages, reference log-probs,
+    /// policy update. <see cref="Run"/> calls it inside the run loop; a caller driving steps itself also trims the heap
+    /// (<see cref="NativeMemory.TrimOnCadence"/>).
+    /// </summary>
     public GrpoStep Step(long step)
     {
         if (_reference is not null && _options.ReferenceResetEvery > 0 && step > 0 && step % _options.ReferenceResetEvery == 0)
-            ResetReference();
+            ResetReference(step);
 
         var clock = Stopwatch.StartNew();
         var seconds = new Dictionary<string, double> { ["generation"] = 0, ["reward"] = 0, ["reference"] = 0, ["update"] = 0 };
@@ -158,7 +150,7 @@ public sealed class GrpoTrainer : IDisposable
         for (int round = 0; round < rounds && kept.Count < _options.PromptsPerStep * _options.GroupSize; round++)
         {
             int wanted = _options.PromptsPerStep - kept.Count / _options.GroupSize;
-            var problems = Enumerable.Range(0, wanted).Select(_ => NextProblem()).ToList();
+            var problems = Enumerable.Range(0, wanted).Select(_ => _problems.Next()).ToList();
             clock.Restart();
             var rollouts = Sample(step, problems, promptIndex);
             promptIndex += wanted;
@@ -178,9 +170,11 @@ public sealed class GrpoTrainer : IDisposable
         }
 
         var advantages = GrpoLoss.Advantages(kept.Select(r => r.Reward).ToArray(), _options.GroupSize, _options.ScaleRewards, out _);
-        var update = kept.Count > 0 && advantages.Any(a => a != 0)
-            ? Update(kept, advantages, seconds)
-            : new UpdateStats(0, 0, 0, 0, 0, 0, Skipped: false);
+        // With no advantage the policy-gradient term is 0, but β·KL still pulls toward the reference.
+        bool klTerm = _reference is not null && _options.Beta > 0;
+        var update = kept.Count > 0 && (klTerm || advantages.Any(a => a != 0))
+            ? Update(step, kept, advantages, seconds)
+            : UpdateStats.NotComputed;
 
         long sampledTokens = allRollouts.Sum(r => (long)r.CompletionIds.Count);
         var scalars = new Dictionary<string, double>
@@ -210,7 +204,6 @@ public sealed class GrpoTrainer : IDisposable
         foreach (var name in allRollouts[0].ByName.Keys)
             scalars[$"reward_{name}"] = allRollouts.Average(r => r.ByName[name]);
         var samples = allRollouts.Select(r => new GrpoSample(r.Prompt, r.Text, r.Reward, r.Correct, r.CompletionIds.Count)).ToList();
-        if (step % NativeMemory.TrimEvery == 0) NativeMemory.Trim(); // freed rollout and update tensors back to the OS
         return new GrpoStep(step, scalars, samples);
     }
 
@@ -221,7 +214,11 @@ public sealed class GrpoTrainer : IDisposable
         public Dictionary<string, float> ByName { get; } = [];
     }
 
-    record struct UpdateStats(double Loss, double Kl, double ClipLow, double ClipHigh, double Entropy, double GradNorm, bool Skipped);
+    record struct UpdateStats(double Loss, double Kl, double ClipLow, double ClipHigh, double Entropy, double GradNorm, bool Skipped)
+    {
+        /// <summary>No update ran: NaN is "not computed" (null in metrics.jsonl, "-" on the console), not a measured 0.</summary>
+        public static UpdateStats NotComputed => new(double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, false);
+    }
 
     List<Rollout> Sample(long step, IReadOnlyList<TaskItem> problems, int firstPromptIndex)
     {
@@ -260,7 +257,7 @@ public sealed class GrpoTrainer : IDisposable
         }
     }
 
-    UpdateStats Update(List<Rollout> rollouts, float[] advantages, Dictionary<string, double> seconds)
+    UpdateStats Update(long step, List<Rollout> rollouts, float[] advantages, Dictionary<string, double> seconds)
     {
         using var scope = NewDisposeScope();
         var (ids, mask) = Batch(rollouts);                                   // (N, L), (N, L−1)
@@ -270,10 +267,10 @@ public sealed class GrpoTrainer : IDisposable
         Tensor? old = null, reference = null;
         using (no_grad())
         {
-            if (!reuseOld) old = TokenLogProbs.Compute(_policy, ids);
+            if (!reuseOld) old = ScoreTokens(_policy, ids, _options);
             seconds["update"] += clock.Elapsed.TotalSeconds;
             clock.Restart();
-            if (_reference is not null) reference = TokenLogProbs.Compute(_reference, ids);
+            if (_reference is not null) reference = ScoreTokens(_reference, ids, _options);
             seconds["reference"] += clock.Elapsed.TotalSeconds;
         }
 
@@ -292,13 +289,15 @@ public sealed class GrpoTrainer : IDisposable
                 using var stepScope = NewDisposeScope();
                 var rowsIds = ids[start..end];
                 var rowsMask = mask[start..end];
-                var (logp, ent) = TokenLogProbs.ComputeWithEntropy(_policy, rowsIds);
+                Inject?.Weights(step, _policy);
+                var (logp, ent) = TokenLogProbs.ComputeWithEntropy(_policy, rowsIds, temperature: _options.Temperature); // as ScoreTokens
                 var oldLogp = reuseOld ? logp.detach() : old![start..end];
                 var (l, stats) = GrpoLoss.Compute(logp, oldLogp, reference?[start..end], adv[start..end], rowsMask,
                     _options.EpsLow, _options.EpsHigh, _options.Beta, _options.LossAggregation, _options.MaxCompletionTokens);
                 _optimizer.zero_grad();
-                l.backward();
-                double norm = nn.utils.clip_grad_norm_(_policy.parameters(), _options.MaxGradNorm);
+                (Inject is null ? l : Inject.Loss(step, l)).backward();
+                Inject?.Gradients(step, _policy);
+                double norm = nn.utils.clip_grad_norm_(_policy.parameters(), _options.MaxGradNorm > 0 ? _options.MaxGradNorm : double.PositiveInfinity);
                 bool finite = double.IsFinite(norm) && float.IsFinite(stats.Loss);
                 // MoE policies: move the routing bias toward balance from the loads of this forward (resets the counts; γ 0 on a skipped step).
                 _policy.UpdateRouterBias(finite ? _options.RouterBiasGamma : 0);
@@ -315,9 +314,13 @@ public sealed class GrpoTrainer : IDisposable
             }
         }
         seconds["update"] += clock.Elapsed.TotalSeconds;
-        int n = Math.Max(updates, 1);
-        return new UpdateStats(loss / n, kl / n, clipLow / n, clipHigh / n, entropy / n, gradNorm / n, skipped);
+        if (updates == 0) return UpdateStats.NotComputed with { Skipped = skipped };
+        return new UpdateStats(loss / updates, kl / updates, clipLow / updates, clipHigh / updates, entropy / updates, gradNorm / updates, skipped);
     }
+
+    /// <summary>Old and reference log-probs of rollout tokens from logits / T, the distribution they were sampled from (as TRL and verl).</summary>
+    internal static Tensor ScoreTokens(LlamaModel model, Tensor ids, GrpoOptions options) =>
+        TokenLogProbs.Compute(model, ids, temperature: options.Temperature);
 
     /// <summary>Right-padded prompt+completion ids (N, L) and the mask (N, L−1) of targets that are completion tokens.</summary>
     (Tensor Ids, Tensor Mask) Batch(List<Rollout> rollouts)
@@ -339,18 +342,13 @@ public sealed class GrpoTrainer : IDisposable
         return (tensor(ids, [rollouts.Count, width], device: device), tensor(mask, [rollouts.Count, width - 1], device: device));
     }
 
-    TaskItem NextProblem()
-    {
-        if (!_problems.MoveNext()) throw new InvalidOperationException($"task '{_task.Name}' ran out of training problems after {ProblemCursor}; use fewer steps or a larger dataset.");
-        ProblemCursor++;
-        return _problems.Current;
-    }
-
-    void ResetReference()
+    /// <summary>The reference becomes the policy after <paramref name="step"/> steps (0: the base model).</summary>
+    void ResetReference(long step)
     {
         using var _ = no_grad();
         var source = _policy.state_dict();
         foreach (var (name, tensor) in _reference!.state_dict()) tensor.copy_(source[name]);
+        _referenceStep = step;
     }
 
     static double Std(IEnumerable<double> values)

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.RegularExpressions;
 using Aha.Checkpoints;
 using Aha.Model;
 using Aha.Runtime;
@@ -18,7 +17,7 @@ namespace Aha.Training;
 /// </summary>
 /// <remarks>One loop, top to bottom; what differs between pretraining and SFT lives in the <see cref="IBatchSource"/>.</remarks>
 /// <param name="tokenizer">The model's tokenizer, written into every checkpoint beside the weights.</param>
-public sealed partial class LanguageModelTrainer(LlamaModel model, ITokenizer tokenizer, LanguageModelTrainerOptions options, IBatchSource train)
+public sealed class LanguageModelTrainer(LlamaModel model, ITokenizer tokenizer, LanguageModelTrainerOptions options, IBatchSource train)
 {
     /// <summary>Fixed validation batches; empty skips validation.</summary>
     public IReadOnlyList<TrainingBatch> Validation { get; init; } = [];
@@ -35,38 +34,30 @@ public sealed partial class LanguageModelTrainer(LlamaModel model, ITokenizer to
     /// <summary>Called after every step.</summary>
     public Action<StepReport>? OnStep { get; init; }
 
+    /// <summary>Test hook: makes chosen steps non-finite (see <see cref="NonFiniteInjection"/>).</summary>
+    public NonFiniteInjection? Inject { get; init; }
+
     /// <summary>Trains from step 0, or from <paramref name="resume"/> (weights, optimizer moments, data position, step) until the last step or cancellation.</summary>
     public TrainingResult Run(Checkpoint? resume = null, CancellationToken cancel = default)
     {
         var o = options.Validate();
         model.train();
-        using var optimizer = NewOptimizer(o);
-        long step = resume is null ? 0 : Restore(resume, optimizer);
-        RemoveCheckpointsAfter(step);
-        using var metrics = RunDirectory is null ? null : new MetricsLog(RunDirectory, o.TensorBoard);
+        using var optimizer = Optimizers.AdamW(model, o.LearningRate, o.Beta1, o.Beta2, o.WeightDecay);
+        long firstStep = resume is null ? 0 : Restore(resume, optimizer);
         var config = model.Config;
         bool useMtp = config.UsesMtp && o.MtpWeight > 0, useBalance = config.UsesMoe && o.BalanceWeight > 0;
         var size = ModelSize.Of(config);
         // MFU counts the weights a token passes through: its experts, not all of them; and the MTP modules while they train.
         double flopsPerToken = Flops.TrainingPerToken(config, size.ActiveParameters + (useMtp ? size.MtpParameters : 0), o.SequenceLength);
         var session = Stopwatch.StartNew();
-        long firstStep = step, skipped = 0, windowTokens = 0;
-        int badInRow = 0;
-        double windowSeconds = 0, tokensPerSecond = 0, mfu = 0;
+        long windowTokens = 0;
+        double windowSeconds = 0, tokensPerSecond = 0, mfu = 0, peak = PeakFlops;
         double? lastLoss = null, validationLoss = null;
-        string? saved = null;
-        long savedStep = -1;
+        IReadOnlyList<ExpertLoad> lastLoads = [];
+        double lastSeconds = 0;
 
-        while (step < o.Steps)
+        LoopStep Step(long step)
         {
-            if (cancel.IsCancellationRequested)
-            {
-                // A bad streak means the weights may be poisoned: the last good checkpoint is worth more than this state.
-                if (badInRow == 0 && savedStep != step) saved = Save(step, optimizer);
-                Warn($"interrupted at step {step}; {(badInRow == 0 ? $"saved {saved}" : "not saved (the last step was non-finite)")}. Resume with --resume.");
-                return new(TrainingOutcome.Interrupted, step, lastLoss, validationLoss, tokensPerSecond, mfu, skipped, saved);
-            }
-
             var clock = Stopwatch.StartNew();
             double lr = LearningRate.WarmupCosine(step, o.Steps, o.WarmupSteps, o.LearningRate, o.MinLrRatio);
             foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
@@ -77,13 +68,15 @@ public sealed partial class LanguageModelTrainer(LlamaModel model, ITokenizer to
             using (var scope = NewDisposeScope())
             {
                 optimizer.zero_grad();
+                Inject?.Weights(step, model);
                 foreach (var batch in batches)
                 {
                     // Dividing every micro-batch by the step's total scored tokens makes B×k ≡ (kB)×1, even for ragged SFT rows.
                     if (useMtp || useBalance)
                     {
                         var (total, main, mtp, balance) = NextTokenLoss.SumWithAuxiliary(model, batch, useMtp ? o.MtpWeight : 0, useBalance ? o.BalanceWeight : 0);
-                        (total / scored).backward();
+                        var scaled = total / scored;
+                        (Inject is null ? scaled : Inject.Loss(step, scaled)).backward();
                         loss += main.item<float>() / scored;
                         mtpLoss += mtp.item<float>() / scored;
                         balanceLoss += balance.item<float>() / scored;
@@ -91,74 +84,72 @@ public sealed partial class LanguageModelTrainer(LlamaModel model, ITokenizer to
                     else
                     {
                         var part = NextTokenLoss.Sum(model, batch) / scored;
+                        if (Inject is not null) part = Inject.Loss(step, part);
                         part.backward();
                         loss += part.item<float>();
                     }
                 }
+                Inject?.Gradients(step, model);
                 gradNorm = nn.utils.clip_grad_norm_(model.parameters(), o.GradClip > 0 ? o.GradClip : double.PositiveInfinity);
                 finite = double.IsFinite(loss + mtpLoss + balanceLoss) && double.IsFinite(gradNorm);
                 if (finite) optimizer.step();
             }
             // Auxiliary-loss-free balancing: the bias follows the load this step measured; a skipped step only forgets it.
             var loads = model.UpdateRouterBias(finite ? o.BiasGamma : 0);
-            double loadMax = loads.Count == 0 ? 0 : loads.Max(l => l.MaxOverMean);
-            step++;
             double seconds = clock.Elapsed.TotalSeconds;
             long tokens = batches.Sum(b => (long)b.Inputs.Length);
             (windowTokens, windowSeconds) = (windowTokens + tokens, windowSeconds + seconds);
-            double stepMfu = PeakFlops > 0 ? tokens / seconds * flopsPerToken / PeakFlops : 0;
-
-            if (finite) { badInRow = 0; lastLoss = loss; }
-            else
-            {
-                skipped++;
-                badInRow++;
-                Warn($"step {step}: non-finite loss ({loss}) or gradient norm ({gradNorm}); update skipped ({badInRow} of {o.MaxBadSteps} allowed in a row).");
-                if (badInRow >= o.MaxBadSteps)
-                {
-                    Warn($"aborting: {badInRow} non-finite steps in a row. The last good checkpoint is kept{(RunDirectory is null ? "" : $" in {RunDirectory}")}; lower --lr or check the data.");
-                    return new(TrainingOutcome.Diverged, step, lastLoss, validationLoss, tokensPerSecond, mfu, skipped, saved);
-                }
-            }
+            if (finite) lastLoss = loss;
+            else Warn($"step {step + 1}: loss {loss}, gradient norm {gradNorm}.");
             var scalars = new Dictionary<string, double>
             {
-                ["loss"] = loss, ["lr"] = lr, ["grad_norm"] = gradNorm, ["tokens_per_second"] = tokens / seconds, ["mfu"] = stepMfu,
+                ["loss"] = loss, ["lr"] = lr, ["grad_norm"] = gradNorm, ["tokens_per_second"] = tokens / seconds,
+                ["mfu"] = peak > 0 ? Math.Min(1, tokens / seconds * flopsPerToken / peak) : 0,
             };
             if (useMtp) scalars["mtp_loss"] = mtpLoss;
             if (useBalance) scalars["balance_loss"] = balanceLoss;
             if (loads.Count > 0)
             {
-                scalars["expert_load_max_over_mean"] = loadMax; // the worst MoE layer this step: 1 = balanced
+                scalars["expert_load_max_over_mean"] = loads.Max(l => l.MaxOverMean); // the worst MoE layer this step: 1 = balanced
                 foreach (var load in loads) scalars[$"expert_load_max_over_mean_layer{load.Layer}"] = load.MaxOverMean;
             }
-            metrics?.Write("train", step, scalars);
+            (lastLoads, lastSeconds) = (loads, seconds);
+            return new LoopStep(step + 1, scalars, Skipped: !finite);
+        }
 
+        void AfterStep(LoopStep report, MetricsLog? metrics)
+        {
+            long step = report.Step;
+            var s = report.Scalars;
             if (step % o.LogEvery == 0 || step == firstStep + 1 || step == o.Steps)
             {
                 tokensPerSecond = windowTokens / windowSeconds;
-                mfu = PeakFlops > 0 ? tokensPerSecond * flopsPerToken / PeakFlops : 0;
+                // Above 1, the peak was timed while the cores were busy: time it again and keep the best; never print more than 100%.
+                if (peak > 0 && tokensPerSecond * flopsPerToken > peak) peak = Math.Max(peak, MatmulPeak.Measure(device: model.parameters().First().device));
+                mfu = peak > 0 ? Math.Min(1, tokensPerSecond * flopsPerToken / peak) : 0;
                 double eta = (o.Steps - step) * session.Elapsed.TotalSeconds / (step - firstStep);
-                string extra = (useMtp ? string.Create(CultureInfo.InvariantCulture, $" | mtp {mtpLoss:F4}") : "")
-                    + (loads.Count > 0 ? string.Create(CultureInfo.InvariantCulture, $" | load {loadMax:F2}") : "");
-                Log(FormatLine(step, o.Steps, loss, lr, gradNorm, tokensPerSecond, mfu, eta) + extra);
+                string extra = (useMtp ? string.Create(CultureInfo.InvariantCulture, $" | mtp {s["mtp_loss"]:F4}") : "")
+                    + (lastLoads.Count > 0 ? string.Create(CultureInfo.InvariantCulture, $" | load {s["expert_load_max_over_mean"]:F2}") : "");
+                Log(FormatLine(step, o.Steps, s["loss"], s["lr"], s["grad_norm"], tokensPerSecond, mfu, eta) + extra);
                 (windowTokens, windowSeconds) = (0, 0);
             }
-            if (o.EvalEvery > 0 && Validation.Count > 0 && (step % o.EvalEvery == 0 || step == o.Steps))
+            if (!report.Skipped && o.EvalEvery > 0 && Validation.Count > 0 && (step % o.EvalEvery == 0 || step == o.Steps))
             {
                 validationLoss = ValidationLoss();
                 Log($"{StepText(step, o.Steps)} | val loss {validationLoss:F4}");
                 metrics?.Write("val", step, new Dictionary<string, double> { ["loss"] = validationLoss.Value });
             }
-            if (badInRow == 0 && ((o.SaveEvery > 0 && step % o.SaveEvery == 0) || step == o.Steps))
-            {
-                saved = Save(step, optimizer) ?? saved;
-                savedStep = step;
-            }
-            if (step % NativeMemory.TrimEvery == 0) NativeMemory.Trim();
-            OnStep?.Invoke(new StepReport(step, loss, lr, gradNorm, !finite, tokens / seconds, stepMfu, seconds) { MtpLoss = mtpLoss, ExpertLoads = loads });
+            OnStep?.Invoke(new StepReport(step, s["loss"], s["lr"], s["grad_norm"], report.Skipped, s["tokens_per_second"], s["mfu"], lastSeconds)
+                { MtpLoss = useMtp ? s["mtp_loss"] : 0, ExpertLoads = lastLoads });
         }
-        if (badInRow > 0) Warn($"the last step was non-finite, so it was not saved; the newest checkpoint is {saved ?? "none"}.");
-        return new(TrainingOutcome.Completed, step, lastLoss, validationLoss, tokensPerSecond, mfu, skipped, saved);
+
+        var end = new RunLoop
+        {
+            Steps = o.Steps, SaveEvery = o.SaveEvery, MaxBadSteps = o.MaxBadSteps, RunDirectory = RunDirectory, TensorBoard = o.TensorBoard,
+            Phase = "train", Warn = Warn, Step = Step, AfterStep = AfterStep, Weights = () => model.parameters(),
+            Save = step => Save(step, optimizer),
+        }.Run(firstStep, cancel);
+        return new(end.Outcome, end.Step, lastLoss, validationLoss, tokensPerSecond, mfu, end.SkippedSteps, end.Checkpoint);
     }
 
     /// <summary>Mean loss per scored token over <see cref="Validation"/>, without gradients.</summary>
@@ -196,25 +187,9 @@ public sealed partial class LanguageModelTrainer(LlamaModel model, ITokenizer to
         return t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:D2}m" : t.TotalMinutes >= 1 ? $"{t.Minutes}m{t.Seconds:D2}s" : $"{t.Seconds}s";
     }
 
-    AdamW NewOptimizer(LanguageModelTrainerOptions o)
-    {
-        // Decay pulls matrices toward zero; norm gains (and biases) are not weights in that sense, as in nanoGPT/nanochat.
-        var all = model.parameters().ToList();
-        var groups = new[]
-        {
-            new AdamW.ParamGroup(all.Where(p => p.dim() >= 2).ToList(), new AdamW.Options { weight_decay = o.WeightDecay }),
-            new AdamW.ParamGroup(all.Where(p => p.dim() < 2).ToList(), new AdamW.Options { weight_decay = 0.0 }),
-        };
-        return optim.AdamW(groups, o.LearningRate, o.Beta1, o.Beta2, eps: 1e-8, weight_decay: o.WeightDecay);
-    }
-
     long Restore(Checkpoint resume, AdamW optimizer)
     {
-        var state = resume.State ?? throw new InvalidDataException(
-            $"{resume.Directory} has no {Checkpoint.StateFile}, so it cannot be resumed; start a new run from its weights instead.");
-        resume.LoadModel(model);
-        using (var scope = NewDisposeScope())
-            AdamWState.Import(optimizer, model, resume.LoadOptimizer(), Path.Combine(resume.Directory, Checkpoint.OptimizerFile));
+        var state = RunLoop.Restore(resume, model, optimizer);
         if (state.Payload["data_position"] is { } position) train.Seek(position);
         return state.Step;
     }
@@ -227,23 +202,4 @@ public sealed partial class LanguageModelTrainer(LlamaModel model, ITokenizer to
         return Checkpoint.Save(RunDirectory, Checkpoint.StepName(step), model, model.Config, tokenizer, state,
             AdamWState.Export(optimizer, model), new CheckpointOptions { KeepLast = options.KeepLast });
     }
-
-    /// <summary>
-    /// A step folder newer than the starting point is the orphan of a save killed before <c>latest</c> moved to it;
-    /// the resumed run rewrites it identically, and leaving it would block that save.
-    /// </summary>
-    void RemoveCheckpointsAfter(long step)
-    {
-        if (RunDirectory is null || !Directory.Exists(RunDirectory)) return;
-        foreach (var dir in Directory.EnumerateDirectories(RunDirectory))
-        {
-            var match = StepFolder().Match(Path.GetFileName(dir));
-            if (!match.Success || long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) <= step) continue;
-            Warn($"removing {dir}: newer than the checkpoint this run starts from (a save interrupted before 'latest' moved); it will be written again.");
-            Directory.Delete(dir, recursive: true);
-        }
-    }
-
-    [GeneratedRegex(@"^step-(\d+)$")]
-    private static partial Regex StepFolder();
 }

@@ -130,14 +130,16 @@ public class EngineTests
     [Fact]
     public void Sampled_log_probs_agree_with_the_trainers_recomputation()
     {
+        // What GRPO does: sample at its --temperature, then score the same tokens with the temperature it passes.
         using var model = NewModel();
-        var options = new SamplingOptions { Temperature = 0.7, MaxNewTokens = 8 };
+        var grpo = new Aha.Training.GrpoOptions { Temperature = 0.7 };
+        var options = new SamplingOptions { Temperature = grpo.Temperature, MaxNewTokens = 8 };
         var completions = new Engine(model).Generate(Requests(Prompts), options);
         for (int row = 0; row < Prompts.Length; row++)
         {
             long[] sequence = [.. Prompts[row].Select(i => (long)i), .. completions[row].TokenIds.Select(i => (long)i)];
             using var noGrad = no_grad();
-            using var logProbs = TokenLogProbs.Compute(model, tensor(sequence, [1, sequence.Length]), temperature: 0.7); // (1, T−1)
+            using var logProbs = Aha.Training.GrpoTrainer.ScoreTokens(model, tensor(sequence, [1, sequence.Length]), grpo); // (1, T−1)
             var recomputed = logProbs[0].data<float>().ToArray()[(Prompts[row].Length - 1)..];
             for (int i = 0; i < recomputed.Length; i++) Assert.Equal(recomputed[i], completions[row].LogProbs[i], 1e-4);
         }

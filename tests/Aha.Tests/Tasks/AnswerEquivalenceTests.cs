@@ -46,6 +46,10 @@ public class AnswerEquivalenceTests
     [InlineData("\\boxed{18}", "18")]
     [InlineData("$\\frac{1}{2}$", "0.5")]
     [InlineData("\\textbf{18}", "18")]
+    [InlineData("\\boxed{{42}}", "42")]      // a redundant brace group around the answer only groups
+    [InlineData("{42}", "42")]
+    [InlineData("{ {\\frac{1}{2}} }", "0.5")]
+    [InlineData("{x^2 + 1}", "x^2+1")]
     // Text answers: whitespace and wrappers ignored
     [InlineData("\\frac{\\pi}{2}", "\\dfrac{\\pi}{2}")]
     [InlineData("x^2 + 1", "x^2+1")]
@@ -68,6 +72,7 @@ public class AnswerEquivalenceTests
     [InlineData("x^2", "2")]
     [InlineData("5+3", "8")]            // arithmetic is not evaluated
     [InlineData("12 or 13", "12")]      // two numbers: ambiguous
+    [InlineData("{1}{2}", "12")]        // two groups are not one redundant group
     [InlineData("(5)", "5")]
     [InlineData("1e3", "1000")]         // no scientific notation
     [InlineData("3/0", "3/0x")]

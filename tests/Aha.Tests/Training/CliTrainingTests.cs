@@ -90,7 +90,7 @@ public class CliTrainingTests
 
         int code = CliProcess.Run(Timeout, out _, out var stderr, [.. Pretrain(dir, ["--resume"], steps: 2).Select(a => a == "tiny" ? "small" : a)]);
         Assert.Equal(1, code);
-        Assert.Contains("--model-size small describes another model", stderr, StringComparison.Ordinal);
+        Assert.Contains("--model-size small (the run was started with tiny)", stderr, StringComparison.Ordinal);
         code = CliProcess.Run(Timeout, out _, out stderr, Pretrain(dir, ["--resume", "--arch", "moe"], steps: 2));
         Assert.Equal(1, code);
         Assert.Contains("--arch moe", stderr, StringComparison.Ordinal);

@@ -122,6 +122,66 @@ public class GrpoTrainerTests
             Assert.True(a.allclose(b, rtol: 0, atol: 1e-6), $"{name} differs after resume");
     }
 
+    [Fact]
+    public void With_every_advantage_zero_the_kl_term_still_pulls_toward_the_reference()
+    {
+        var model = TinyModels.Random(Config());
+        var rewards = new RewardSet([(new DelegateReward("constant", _ => 1f), 1f)]);
+        using var trainer = new GrpoTrainer(model, ByteTokenizer.Default, Task, rewards, Options(beta: 0.5f));
+        using (no_grad()) foreach (var p in model.parameters()) p.add_(randn_like(p) * 0.05); // the policy drifts from the reference
+        var before = model.parameters().Select(p => p.detach().clone()).ToList();
+        var step = trainer.Step(0);
+        Assert.Equal(1.0, step["zero_signal_fraction"]);
+        Assert.True(step["kl"] > 0, $"kl = {step["kl"]}");
+        Assert.Contains(model.parameters().Zip(before), pair => !(pair.First == pair.Second).all().item<bool>());
+    }
+
+    [Fact]
+    public void A_step_without_an_update_reports_kl_entropy_and_grad_norm_as_not_computed()
+    {
+        using var dir = new TempDirectory();
+        var rewards = new RewardSet([(new DelegateReward("constant", _ => 1f), 1f)]);
+        using var trainer = new GrpoTrainer(TinyModels.Random(Config()), ByteTokenizer.Default, Task, rewards, Options() with { Steps = 1 }) { RunDirectory = dir.Path, Log = _ => { } };
+        var (_, steps) = trainer.Run();
+        foreach (var name in new[] { "kl", "entropy", "grad_norm", "loss", "clip_low" }) Assert.True(double.IsNaN(steps[0][name]), $"{name} = {steps[0][name]}");
+        var row = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllLines(Path.Combine(dir.Path, "metrics.jsonl")).Single())!.AsObject();
+        Assert.Null(row["kl"]);
+        Assert.Null(row["grad_norm"]);
+        Assert.Contains("| kl - |", GrpoTrainer.FormatLine(1, 1, steps[0]), StringComparison.Ordinal);
+        Assert.Contains("| ent - |", GrpoTrainer.FormatLine(1, 1, steps[0]), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_entropy_logged_is_that_of_the_sampling_distribution_at_its_temperature()
+    {
+        // This random model's next-token entropy at T = 1 is about 4.95 nats. Samples drawn at T = 5 come from logits / 5,
+        // which are close to uniform over the 264 ids: entropy near log 264 = 5.58. The trainer must log the latter.
+        var rewards = new RewardSet([(new DelegateReward("ascii_first", FirstTokenIsAscii), 1f)]);
+        using var trainer = new GrpoTrainer(TinyModels.Random(Config()), ByteTokenizer.Default, Task, rewards, Options(beta: 0.04f) with { Temperature = 5 });
+        var step = trainer.Step(0);
+        Assert.InRange(step["entropy"], 5.4, Math.Log(ByteTokenizer.VocabSize) + 1e-6);
+    }
+
+    [Fact]
+    public void Parameter_groups_without_weight_decay_update_exactly_like_one_group()
+    {
+        using var a = TinyModels.Random(Config());
+        var b = Copy(a);
+        using var grouped = Optimizers.AdamW(a, 1e-2, 0.9, 0.99, weightDecay: 0);
+        using var flat = TorchSharp.torch.optim.AdamW(b.parameters(), 1e-2, beta1: 0.9, beta2: 0.99, weight_decay: 0);
+        var ids = tensor(new long[] { 1, 50, 60, 70, 80, 90 }).unsqueeze(0);
+        for (int step = 0; step < 3; step++)
+            foreach (var (model, optimizer) in new (LlamaModel, TorchSharp.Modules.AdamW)[] { (a, grouped), (b, flat) })
+            {
+                using var scope = NewDisposeScope();
+                optimizer.zero_grad();
+                TokenLogProbs.Compute(model, ids).sum().neg().backward();
+                optimizer.step();
+            }
+        foreach (var ((name, p), (_, q)) in a.named_parameters().Zip(b.named_parameters()))
+            Assert.True(p.data<float>().ToArray().SequenceEqual(q.data<float>().ToArray()), $"{name} differs");
+    }
+
     /// <summary>
     /// The same weights in a new model. Two TinyModels.Random calls can differ when tests run in parallel, because
     /// they seed torch's global generator, which other tests draw from at the same time.

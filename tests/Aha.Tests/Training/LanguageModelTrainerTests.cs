@@ -1,3 +1,4 @@
+using Aha.Tokenizer;
 using Aha.Checkpoints;
 using Aha.Training;
 using static Aha.Tests.Training.TrainerFixtures;
@@ -95,7 +96,11 @@ public class LanguageModelTrainerTests
         Assert.Equal(TrainingOutcome.Diverged, result.Outcome);
         Assert.Equal(3, result.SkippedSteps);
         Assert.Equal(8, result.Step);
-        Assert.Equal([false, false, false, false, false, true, true], reports.Select(r => r.Skipped));
+        // The aborting step (8) is reported too: its callback runs and its metrics row is written.
+        Assert.Equal([false, false, false, false, false, true, true, true], reports.Select(r => r.Skipped));
+        var rows = File.ReadAllLines(Path.Combine(run.Path, "metrics.jsonl")).Select(l => System.Text.Json.Nodes.JsonNode.Parse(l)!).ToList();
+        Assert.Equal(Enumerable.Range(1, 8).Select(i => (long)i), rows.Select(r => r["step"]!.GetValue<long>()));
+        Assert.Null(rows[^1]["loss"]); // NaN is not JSON: written as null
         Assert.Contains(warnings, w => w.Contains("update skipped", StringComparison.Ordinal));
         Assert.Contains(warnings, w => w.Contains("aborting", StringComparison.Ordinal));
         var latest = Checkpoint.LoadLatest(run.Path);
@@ -104,6 +109,52 @@ public class LanguageModelTrainerTests
         latest.LoadModel(loaded);
         Assert.All(Weights(loaded).Values, w => Assert.All(w, x => Assert.True(float.IsFinite(x))));
         Assert.False(Directory.Exists(run[Checkpoint.StepName(6)]));
+    }
+
+    [Theory]
+    [InlineData(NonFiniteTarget.Loss, float.NaN)]
+    [InlineData(NonFiniteTarget.Loss, float.PositiveInfinity)]
+    [InlineData(NonFiniteTarget.Gradients, float.NaN)]
+    [InlineData(NonFiniteTarget.Weights, float.PositiveInfinity)]
+    public void Injected_non_finite_steps_are_skipped_and_counted_and_never_saved(NonFiniteTarget target, float value)
+    {
+        using var run = new TempDirectory();
+        var o = Options with { Steps = 8, SaveEvery = 2, MaxBadSteps = 3 };
+        using var model = NewModel();
+        var reports = new List<StepReport>();
+        // Loss and gradients: steps 3 and 4 (counted from 1) go bad, then the run recovers. Weights: poisoned for good.
+        var result = new LanguageModelTrainer(model, ByteTokenizer.Default, o, Source(o))
+        {
+            RunDirectory = run.Path, Log = _ => { }, Warn = _ => { }, OnStep = reports.Add, Inject = new NonFiniteInjection(target, FromStep: 2, Count: 2, value),
+        }.Run();
+        if (target == NonFiniteTarget.Weights)
+        {
+            Assert.Equal(TrainingOutcome.Diverged, result.Outcome);
+            Assert.Equal([false, false, true, true, true], reports.Select(r => r.Skipped));
+            Assert.Equal(2, Checkpoint.LoadLatest(run.Path).State!.Step);
+        }
+        else
+        {
+            Assert.Equal(TrainingOutcome.Completed, result.Outcome);
+            Assert.Equal(2, result.SkippedSteps);
+            Assert.Equal([false, false, true, true, false, false, false, false], reports.Select(r => r.Skipped));
+            Assert.False(Directory.Exists(run[Checkpoint.StepName(4)]), "a skipped step is never saved");
+            Assert.Equal(8, Checkpoint.LoadLatest(run.Path).State!.Step);
+        }
+        using var loaded = NewModel();
+        Checkpoint.LoadLatest(run.Path).LoadModel(loaded);
+        Assert.All(Weights(loaded).Values, w => Assert.All(w, x => Assert.True(float.IsFinite(x))));
+    }
+
+    [Fact]
+    public void Mfu_is_never_above_one_even_against_a_peak_timed_too_low()
+    {
+        // A peak of 1 FLOP/s is what a peak timed while the cores were busy looks like, taken to the extreme.
+        using var model = NewModel();
+        var reports = new List<StepReport>();
+        var result = new LanguageModelTrainer(model, ByteTokenizer.Default, Options, Source(Options)) { PeakFlops = 1, Log = _ => { }, OnStep = reports.Add }.Run();
+        Assert.InRange(result.Mfu, 0, 1);
+        Assert.All(reports, r => Assert.InRange(r.Mfu, 0, 1));
     }
 
     [Fact]

@@ -32,9 +32,25 @@ static class LatexCleaner
     {
         text = UnwrapCommands(Simplify(text));
         text = RemoveMathDelimiters(text);
-        text = text.Replace("\\$", "$", StringComparison.Ordinal).Trim();
+        text = WithoutOuterGroups(text.Replace("\\$", "$", StringComparison.Ordinal).Trim());
         while (text.EndsWith('.')) text = text[..^1].TrimEnd();
         return text;
+    }
+
+    /// <summary><c>{42}</c> and <c>{{42}}</c> are 42: a brace group around the whole answer only groups. One pass, however deep.</summary>
+    static string WithoutOuterGroups(string text)
+    {
+        if (!text.StartsWith('{')) return text;
+        var match = BraceMatcher.Match(text);
+        int start = 0, end = text.Length - 1;
+        while (start < end && text[start] == '{' && match[start] == end)
+        {
+            start++;
+            end--;
+            while (start <= end && char.IsWhiteSpace(text[start])) start++;
+            while (end >= start && char.IsWhiteSpace(text[end])) end--;
+        }
+        return text[start..(end + 1)];
     }
 
     static string UnwrapCommands(string text)
