@@ -12,7 +12,7 @@ public class LiveRunReaderTests
     public void Opening_a_run_while_its_trainer_saves_and_prunes_follows_latest_instead_of_failing()
     {
         using var run = new TempDirectory();
-        var config = TinyModels.Config();
+        var config = TinyModels.Config() with { VocabSize = ByteTokenizer.VocabSize };
         using var model = new LlamaModel(config);
         Checkpoint.Save(run.Path, Checkpoint.StepName(0), model, config, ByteTokenizer.Default, options: new CheckpointOptions { KeepLast = 1 });
         using var stop = new CancellationTokenSource();
