@@ -19,7 +19,7 @@ static class TrainingSession
         if (resume && overwrite) throw new ArgumentException("--resume and --overwrite contradict each other: pick one.");
         if (resume)
         {
-            var latest = Checkpoint.TryLoadLatest(dir);
+            var latest = Checkpoint.TryLoadNewestValid(dir, warning => Console.Error.WriteLine($"warning: {warning}"));
             if (latest is null) Console.Error.WriteLine($"note: {dir} has no checkpoint yet; starting a fresh run there.");
             else Console.Error.WriteLine($"resuming from {latest.Directory} (step {latest.State?.Step})");
             return latest;

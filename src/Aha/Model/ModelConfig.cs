@@ -163,6 +163,16 @@ public sealed record ModelConfig
     /// <summary>Reads config.json text; <paramref name="source"/> names the file in error messages.</summary>
     public static ModelConfig FromJson(string json, string source = "config.json")
     {
+        // A field of the wrong JSON kind (an object where a string goes) surfaces as InvalidOperationException from GetValue.
+        try { return Parse(json, source); }
+        catch (Exception e) when (e is InvalidOperationException or FormatException)
+        {
+            throw new InvalidDataException($"{source}: a field has the wrong type ({e.Message}). Re-save the checkpoint or fix the file.", e);
+        }
+    }
+
+    static ModelConfig Parse(string json, string source)
+    {
         JsonObject node;
         try { node = JsonNode.Parse(json)?.AsObject() ?? throw new JsonException("empty document"); }
         catch (Exception e) when (e is JsonException or InvalidOperationException)
