@@ -164,10 +164,12 @@ public sealed record ModelConfig
     public static ModelConfig FromJson(string json, string source = "config.json")
     {
         // A field of the wrong JSON kind (an object where a string goes) surfaces as InvalidOperationException from GetValue.
+        // Validate's own ArgumentExceptions are already turned into InvalidDataException inside Parse.
         try { return Parse(json, source); }
-        catch (Exception e) when (e is InvalidOperationException or FormatException)
+        catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException)
         {
-            throw new InvalidDataException($"{source}: a field has the wrong type ({e.Message}). Re-save the checkpoint or fix the file.", e);
+            // ArgumentException: JsonObject reports a repeated key lazily, as a dictionary insert.
+            throw new InvalidDataException($"{source}: a field has the wrong type or appears twice ({e.Message}). Re-save the checkpoint or fix the file.", e);
         }
     }
 

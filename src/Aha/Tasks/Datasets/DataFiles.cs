@@ -44,14 +44,21 @@ public static class DataFiles
         if (node is not JsonObject obj)
             return new DataRow(file, line, new Dictionary<string, string?>()) { Error = "not a JSON object; each line must be {\"field\": value, …}" };
         var fields = new Dictionary<string, string?>(StringComparer.Ordinal);
-        foreach (var (key, value) in obj)
+        try
         {
-            fields[key] = value switch
+            foreach (var (key, value) in obj)
             {
-                null => null,
-                JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
-                _ => value.ToJsonString(),
-            };
+                fields[key] = value switch
+                {
+                    null => null,
+                    JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
+                    _ => value.ToJsonString(),
+                };
+            }
+        }
+        catch (ArgumentException e) // JsonObject builds its dictionary lazily: a repeated key surfaces here
+        {
+            return new DataRow(file, line, new Dictionary<string, string?>()) { Error = $"a field appears twice ({e.Message.Split(" (")[0]})" };
         }
         return new DataRow(file, line, fields);
     }
@@ -60,7 +67,7 @@ public static class DataFiles
     {
         var name = Path.GetFileName(path);
         using var stream = File.OpenRead(path);
-        var table = ParquetSerializer.DeserializeUntypedAsync(stream).GetAwaiter().GetResult();
+        var table = Damaged(path, () => ParquetSerializer.DeserializeUntypedAsync(stream).GetAwaiter().GetResult());
         var row = 0;
         foreach (var record in table.Data)
         {
@@ -75,6 +82,16 @@ public static class DataFiles
                     _ => value.ToString(),
                 };
             yield return new DataRow(name, row, fields);
+        }
+    }
+
+    /// <summary>Parquet.Net reports damage with many exception types (Thrift, IO, index, overflow): one documented type here, naming the file.</summary>
+    static T Damaged<T>(string path, Func<T> read)
+    {
+        try { return read(); }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new InvalidDataException($"{path}: not a readable Parquet file ({e.GetType().Name}: {e.Message.Split('\n')[0]}). The file is damaged or truncated; download or export it again.", e);
         }
     }
 }
