@@ -69,7 +69,7 @@ public static class CheckpointManifest
             if (!File.Exists(file)) return $"{file} is missing (listed in {FileName})";
             long actual = new FileInfo(file).Length;
             if (actual != size) return $"{file} is {actual} bytes, but {FileName} says {size}: {(actual < size ? "truncated" : "grown")} after the save";
-            if (!string.Equals(Sha256(file), sha, StringComparison.OrdinalIgnoreCase))
+            if (!string.Equals(Sha256(file), sha, StringComparison.Ordinal)) // written lowercase: any changed byte of the manifest counts as damage too
                 return $"{file}: SHA-256 differs from {FileName}: its bytes changed after the save (bit rot, a bad copy, or an edit)";
         }
         return null;
