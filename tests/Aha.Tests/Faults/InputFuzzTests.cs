@@ -23,6 +23,24 @@ public class InputFuzzTests
         if (name != "model outputs to verifiers and rewards") Assert.True(report.Rejected > 0, "no mutation was rejected: the mutator is not reaching the reader");
     }
 
+    /// <summary>Rows the bench's fuzzing found crashing the readers (InvalidOperationException, ArgumentException): now rejected with file:line.</summary>
+    [Theory]
+    [InlineData("{\"text\":\"\\ud800\",\"prompt\":\"\\ud800\",\"completion\":\"x\",\"question\":\"\\ud800\",\"answer\":\"#### 1\",\"problem\":\"\\ud800\",\"solution\":\"\\\\boxed{1}\"}")]
+    [InlineData("{\"text\":\"a\",\"text\":\"b\",\"prompt\":\"p\",\"completion\":\"c\",\"question\":\"q\",\"question\":\"r\",\"answer\":\"#### 1\",\"problem\":\"p\",\"problem\":\"p\",\"solution\":\"\\\\boxed{1}\"}")]
+    public void Rows_the_fuzzer_found_are_rejected_with_file_and_line(string row)
+    {
+        using var dir = new TempDirectory();
+        string path = dir["rows.jsonl"];
+        File.WriteAllText(path, "{\"text\":\"ok\",\"prompt\":\"p\",\"completion\":\"c\",\"question\":\"q\",\"answer\":\"#### 2\",\"problem\":\"p\",\"solution\":\"\\\\boxed{2}\"}\n" + row + "\n");
+        foreach (var target in Targets.Where(t => t.FileName.EndsWith(".jsonl", StringComparison.Ordinal) && t.Name != "SFT conversations JSONL"))
+        {
+            var e = Record.Exception(() => target.Read(path));
+            if (e is null) continue; // duplicate keys are legal JSON to a reader that takes the last or the first
+            Assert.True(target.Rejections.Contains(e.GetType()), $"{target.Name}: {e.GetType().Name}: {e.Message}");
+            Assert.Contains("rows.jsonl:2", e.Message, StringComparison.Ordinal);
+        }
+    }
+
     /// <summary>A mutation the bench found (seed 1): Parquet.Net loops forever on this footer; the read must end with an error.</summary>
     [Fact]
     public void A_parquet_file_that_sends_the_reader_into_a_loop_is_rejected_by_name()

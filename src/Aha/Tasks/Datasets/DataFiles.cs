@@ -60,6 +60,10 @@ public static class DataFiles
         {
             return new DataRow(file, line, new Dictionary<string, string?>()) { Error = $"a field appears twice ({e.Message.Split(" (")[0]})" };
         }
+        catch (InvalidOperationException e) // an unpaired surrogate escape such as \ud800 cannot become a .NET string
+        {
+            return new DataRow(file, line, new Dictionary<string, string?>()) { Error = $"a string is not valid text ({e.Message})" };
+        }
         return new DataRow(file, line, fields);
     }
 
