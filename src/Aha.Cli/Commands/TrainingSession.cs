@@ -19,7 +19,8 @@ static class TrainingSession
         if (resume && overwrite) throw new ArgumentException("--resume and --overwrite contradict each other: pick one.");
         if (resume)
         {
-            var latest = Checkpoint.TryLoadLatest(dir);
+            RunFolder.EnsureWritable(dir);
+            var latest = Checkpoint.TryLoadNewestValid(dir, warning => Console.Error.WriteLine($"warning: {warning}"));
             if (latest is null) Console.Error.WriteLine($"note: {dir} has no checkpoint yet; starting a fresh run there.");
             else Console.Error.WriteLine($"resuming from {latest.Directory} (step {latest.State?.Step})");
             return latest;
@@ -31,6 +32,7 @@ static class TrainingSession
             Console.Error.WriteLine($"--overwrite: deleting {dir}");
             Directory.Delete(dir, recursive: true);
         }
+        RunFolder.EnsureWritable(dir);
         return null;
     }
 

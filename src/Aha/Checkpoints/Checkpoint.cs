@@ -88,24 +88,41 @@ public sealed partial class Checkpoint
         System.IO.Directory.CreateDirectory(tmp);
         try
         {
+            SaveFaults.BeforeWrite(Path.Combine(tmp, ConfigFile));
             File.WriteAllText(Path.Combine(tmp, ConfigFile), config.ToJson() + "\n");
+            SaveFaults.BeforeWrite(Path.Combine(tmp, GenerationConfigFile));
             File.WriteAllText(Path.Combine(tmp, GenerationConfigFile), (options.Generation ?? GenerationConfig.For(tokenizer)).ToJson());
+            SaveFaults.BeforeWrite(Path.Combine(tmp, "tokenizer.json"));
             tokenizer.Save(tmp);
+            SaveFaults.BeforeWrite(Path.Combine(tmp, ModelFile));
             SafeTensors.Save(Path.Combine(tmp, ModelFile), WithoutAliases(weights), SafeTensors.PyTorchMetadata);
+            if (optimizer is not null) SaveFaults.BeforeWrite(Path.Combine(tmp, OptimizerFile));
             if (optimizer is not null) SafeTensors.Save(Path.Combine(tmp, OptimizerFile), optimizer, SafeTensors.PyTorchMetadata);
-            foreach (var (file, tensors) in options.ExtraTensorFiles) SafeTensors.Save(Path.Combine(tmp, file), WithoutAliases(tensors), SafeTensors.PyTorchMetadata);
+            foreach (var (file, tensors) in options.ExtraTensorFiles)
+            {
+                SaveFaults.BeforeWrite(Path.Combine(tmp, file));
+                SafeTensors.Save(Path.Combine(tmp, file), WithoutAliases(tensors), SafeTensors.PyTorchMetadata);
+            }
+            if (state is not null) SaveFaults.BeforeWrite(Path.Combine(tmp, StateFile));
             if (state is not null) File.WriteAllText(Path.Combine(tmp, StateFile), state.ToJson());
+            CheckpointManifest.Write(tmp); // last, so it lists every file; inside the temporary folder, so it is renamed with them
             Durable.FlushTree(tmp);
             System.IO.Directory.Move(tmp, final); // atomic on one file system: the folder appears complete or not at all
         }
-        catch
+        catch (Exception e)
         {
             try { System.IO.Directory.Delete(tmp, recursive: true); }
             catch (IOException) { } // the next save removes it; the original error matters more
+            if (e is IOException io) throw SaveFailed(io, runDir, name);
             throw;
         }
         Durable.FlushDirectory(runDir);
-        if (options.UpdateLatest) Durable.ReplaceText(Path.Combine(runDir, LatestFile), name + "\n");
+        try
+        {
+            if (options.UpdateLatest) SaveFaults.BeforeWrite(Path.Combine(runDir, LatestFile));
+            if (options.UpdateLatest) Durable.ReplaceText(Path.Combine(runDir, LatestFile), name + "\n");
+        }
+        catch (IOException e) { throw SaveFailed(e, runDir, name); } // the new folder stays, unnamed by 'latest': a resume ignores it
         if (options.KeepLast > 0) Prune(runDir, options.KeepLast);
         return final;
     }

@@ -45,6 +45,7 @@ public static class JsonlReader
             }
             catch (JsonException e) { problem = $"not valid JSON ({e.Message})"; }
             catch (RowException e) { problem = e.Message; }
+            catch (InvalidOperationException e) { problem = $"a string is not valid text ({e.Message})"; } // e.g. an unpaired \ud800 escape, found by fuzzing
 
             if (problem is null) { yield return value!; continue; }
             string message = $"{path}:{number}: {problem}";

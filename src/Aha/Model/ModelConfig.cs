@@ -163,6 +163,18 @@ public sealed record ModelConfig
     /// <summary>Reads config.json text; <paramref name="source"/> names the file in error messages.</summary>
     public static ModelConfig FromJson(string json, string source = "config.json")
     {
+        // A field of the wrong JSON kind (an object where a string goes) surfaces as InvalidOperationException from GetValue.
+        // Validate's own ArgumentExceptions are already turned into InvalidDataException inside Parse.
+        try { return Parse(json, source); }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException)
+        {
+            // ArgumentException: JsonObject reports a repeated key lazily, as a dictionary insert.
+            throw new InvalidDataException($"{source}: a field has the wrong type or appears twice ({e.Message}). Re-save the checkpoint or fix the file.", e);
+        }
+    }
+
+    static ModelConfig Parse(string json, string source)
+    {
         JsonObject node;
         try { node = JsonNode.Parse(json)?.AsObject() ?? throw new JsonException("empty document"); }
         catch (Exception e) when (e is JsonException or InvalidOperationException)

@@ -180,6 +180,16 @@ static class TokenizerFiles
     /// <summary>Throws unless <paramref name="json"/> describes exactly our byte tokenizer; <paramref name="source"/> names the file.</summary>
     public static void Verify(string json, string source)
     {
+        // A field of the wrong JSON kind, or a repeated key (JsonObject reports it lazily), must not escape as a crash.
+        try { VerifyCore(json, source); }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException)
+        {
+            throw new InvalidDataException($"{source}: damaged ({e.Message.Split('\n')[0]}). Copy it again from the checkpoint it came from.", e);
+        }
+    }
+
+    static void VerifyCore(string json, string source)
+    {
         void Fail(string what) => throw new InvalidDataException(
             $"{source}: not Aha's byte-level tokenizer ({what}). Aha models use one fixed tokenizer (bytes 0..255 + " +
             $"{ByteTokenizer.SpecialTokens.Count} special tokens); re-save this checkpoint with Aha or use the tokenizer.json that came with it.");

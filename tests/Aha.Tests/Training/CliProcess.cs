@@ -12,9 +12,13 @@ sealed class CliProcess : IDisposable
     readonly Process _process;
     readonly StringBuilder _stdout = new(), _stderr = new();
 
-    public CliProcess(params string[] args)
+    public CliProcess(params string[] args) : this(null, args) { }
+
+    /// <param name="environment">Extra environment variables for the child, e.g. the AHA_FAULT_* test seams.</param>
+    public CliProcess(IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) info.Environment[name] = value;
         info.ArgumentList.Add(Dll);
         foreach (var a in args) info.ArgumentList.Add(a);
         _process = new Process { StartInfo = info };
@@ -63,7 +67,8 @@ sealed class CliProcess : IDisposable
         _process.Dispose();
     }
 
-    static string Dll { get; } = FindDll();
+    /// <summary>The CLI's dll, for harnesses that start it themselves.</summary>
+    public static string Dll { get; } = FindDll();
 
     static string FindDll()
     {

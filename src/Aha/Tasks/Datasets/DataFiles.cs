@@ -44,14 +44,25 @@ public static class DataFiles
         if (node is not JsonObject obj)
             return new DataRow(file, line, new Dictionary<string, string?>()) { Error = "not a JSON object; each line must be {\"field\": value, …}" };
         var fields = new Dictionary<string, string?>(StringComparer.Ordinal);
-        foreach (var (key, value) in obj)
+        try
         {
-            fields[key] = value switch
+            foreach (var (key, value) in obj)
             {
-                null => null,
-                JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
-                _ => value.ToJsonString(),
-            };
+                fields[key] = value switch
+                {
+                    null => null,
+                    JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
+                    _ => value.ToJsonString(),
+                };
+            }
+        }
+        catch (ArgumentException e) // JsonObject builds its dictionary lazily: a repeated key surfaces here
+        {
+            return new DataRow(file, line, new Dictionary<string, string?>()) { Error = $"a field appears twice ({e.Message.Split(" (")[0]})" };
+        }
+        catch (InvalidOperationException e) // an unpaired surrogate escape such as \ud800 cannot become a .NET string
+        {
+            return new DataRow(file, line, new Dictionary<string, string?>()) { Error = $"a string is not valid text ({e.Message})" };
         }
         return new DataRow(file, line, fields);
     }
@@ -60,7 +71,7 @@ public static class DataFiles
     {
         var name = Path.GetFileName(path);
         using var stream = File.OpenRead(path);
-        var table = ParquetSerializer.DeserializeUntypedAsync(stream).GetAwaiter().GetResult();
+        var table = Damaged(path, stream.Length, cancel => ParquetSerializer.DeserializeUntypedAsync(stream, cancellationToken: cancel));
         var row = 0;
         foreach (var record in table.Data)
         {
@@ -75,6 +86,29 @@ public static class DataFiles
                     _ => value.ToString(),
                 };
             yield return new DataRow(name, row, fields);
+        }
+    }
+
+    /// <summary>
+    /// Parquet.Net reports damage with many exception types (Thrift, IO, index, overflow): one documented type here, naming
+    /// the file. Some damaged footers send it into an endless loop (found by fuzzing), so the read also has a deadline:
+    /// 10 s plus 1 s per MB, far above a healthy read of a dataset export.
+    /// </summary>
+    static T Damaged<T>(string path, long bytes, Func<CancellationToken, Task<T>> read)
+    {
+        var limit = TimeSpan.FromSeconds(10 + bytes / 1_000_000.0);
+        using var cancel = new CancellationTokenSource(limit);
+        var task = Task.Run(() => read(cancel.Token));
+        try
+        {
+            if (!task.Wait(limit + TimeSpan.FromSeconds(1)))
+                throw new TimeoutException($"the Parquet reader did not finish within {limit.TotalSeconds:F0} s (damaged metadata sends it into a loop)");
+            return task.Result;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            var cause = e is AggregateException { InnerException: { } inner } ? inner : e;
+            throw new InvalidDataException($"{path}: not a readable Parquet file ({cause.GetType().Name}: {cause.Message.Split('\n')[0]}). The file is damaged or truncated; download or export it again.", cause);
         }
     }
 }

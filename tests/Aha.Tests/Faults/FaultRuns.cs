@@ -1,0 +1,14 @@
+using Aha.Tests.Training;
+
+namespace Aha.Tests.Faults;
+
+/// <summary>A real tiny training run with a checkpoint after every step: what the corruption and disk-full tests damage.</summary>
+static class FaultRuns
+{
+    public static void TrainTiny(string runDir, int steps = 2)
+    {
+        var options = TrainerFixtures.Options with { Steps = steps, SaveEvery = 1 };
+        using var model = TrainerFixtures.NewModel();
+        TrainerFixtures.Trainer(model, options, runDir: runDir).Run();
+    }
+}
