@@ -67,16 +67,18 @@ public class ChatTemplateTests
     [Fact]
     public void Render_chat_is_byte_identical_to_jinja2_rendering_the_saved_template()
     {
-        // Made by Golden/make_chat_golden.py with real Jinja2 from the chat_template of a tokenizer_config.json Aha saved.
-        var golden = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Tokenizer", "Golden", "byte_chat_renderings.json")))!;
-        Assert.Equal(golden["chat_template"]!.GetValue<string>(), ChatTemplate.Jinja);
-        var rows = golden["renderings"]!.AsArray();
-        Assert.Equal(10, rows.Count);
-        foreach (var row in rows)
+        // tests/reference/chat_templates.py renders Templates/aha-byte.jinja (the saved chat_template) with real Jinja2.
+        string dir = Path.Combine(AppContext.BaseDirectory, "Tokenizer");
+        Assert.Equal(File.ReadAllText(Path.Combine(dir, "Templates", "aha-byte.jinja")), ChatTemplate.Jinja);
+        var cases = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "Golden", "chat_templates.json")))!["cases"]!.AsArray()
+            .Where(c => c!["template"]!.GetValue<string>() == "aha-byte.jinja" && c["expected"] is not null && c["variables"]!.AsObject().Count == 0).ToList();
+        Assert.True(cases.Count >= 10, $"only {cases.Count} golden cases for the byte template");
+        foreach (var c in cases)
         {
-            var messages = row!["messages"]!.AsArray().Select(m => new ChatMessage(m!["role"]!.GetValue<string>(), m["content"]!.GetValue<string>())).ToList();
-            var options = new ChatOptions { AddGenerationPrompt = row["add_generation_prompt"]!.GetValue<bool>() };
-            Assert.Equal(row["text"]!.GetValue<string>(), Tok.RenderChat(messages, options));
+            var messages = c!["messages"]!.AsArray().Select(m => new ChatMessage(m!["role"]!.GetValue<string>(), m["content"]!.GetValue<string>())
+                { ReasoningContent = m["reasoning_content"]?.GetValue<string>() }).ToList();
+            var options = new ChatOptions { AddGenerationPrompt = c["add_generation_prompt"]!.GetValue<bool>() };
+            Assert.Equal(c["expected"]!.GetValue<string>(), Tok.RenderChat(messages, options));
         }
     }
 }
