@@ -63,7 +63,8 @@ public sealed partial class Checkpoint
 
     /// <summary>
     /// Atomically writes the checkpoint folder <c>runDir/name</c> and, by default, points <c>latest</c> at it.
-    /// Refuses to replace an existing folder. Tensors sharing storage (tied embeddings) are written once, under the
+    /// Refuses to replace an existing folder. Weights are written in the config's torch_dtype (a BF16 model loaded for
+    /// fp32 compute saves as BF16 again), as one model.safetensors. Tensors sharing storage (tied embeddings) are written once, under the
     /// first name in <paramref name="weights"/>' order, as Hugging Face does.
     /// </summary>
     /// <param name="tokenizer">Written as the folder's tokenizer files: the tokenizer of the model that was loaded (or of its preset).</param>
@@ -91,7 +92,7 @@ public sealed partial class Checkpoint
             File.WriteAllText(Path.Combine(tmp, ConfigFile), config.ToJson() + "\n");
             File.WriteAllText(Path.Combine(tmp, GenerationConfigFile), (options.Generation ?? GenerationConfig.For(tokenizer)).ToJson());
             tokenizer.Save(tmp);
-            SafeTensors.Save(Path.Combine(tmp, ModelFile), WithoutAliases(weights), SafeTensors.PyTorchMetadata);
+            SafeTensors.Save(Path.Combine(tmp, ModelFile), WithoutAliases(weights), SafeTensors.PyTorchMetadata, config.StorageDtype);
             if (optimizer is not null) SafeTensors.Save(Path.Combine(tmp, OptimizerFile), optimizer, SafeTensors.PyTorchMetadata);
             if (state is not null) File.WriteAllText(Path.Combine(tmp, StateFile), state.ToJson());
             Durable.FlushTree(tmp);
@@ -189,8 +190,8 @@ public sealed partial class Checkpoint
         string configPath = Path.Combine(directory, ConfigFile);
         if (!File.Exists(configPath))
             throw new FileNotFoundException($"{configPath} is missing, so {directory} is not a complete checkpoint. Use another checkpoint of the run.", configPath);
-        if (!File.Exists(Path.Combine(directory, ModelFile)))
-            throw new FileNotFoundException($"{Path.Combine(directory, ModelFile)} is missing, so {directory} is not a complete checkpoint. Use another checkpoint of the run.");
+        if (!WeightFiles.Exist(directory))
+            throw new FileNotFoundException($"{Path.Combine(directory, ModelFile)} (or {WeightFiles.IndexFile} with its shards) is missing, so {directory} is not a complete checkpoint. Use another checkpoint of the run.");
         var config = ModelConfig.FromJson(File.ReadAllText(configPath), configPath);
         var tokenizer = TokenizerLoader.Load(directory);
         if (tokenizer.VocabSize > config.VocabSize)
@@ -231,17 +232,7 @@ public sealed partial class Checkpoint
     /// <summary>Copies the weights into the tensors of <paramref name="target"/> (a state dict), checking names and shapes as <see cref="LoadModel"/>.</summary>
     public void LoadInto(IReadOnlyDictionary<string, Tensor> target)
     {
-        string path = Path.Combine(Directory, ModelFile);
-        using var handle = File.OpenHandle(path);
-        var header = SafeTensorsReader.ReadHeader(handle, path);
-        StateDictCheck.ThrowIfMismatched(header, target, WithoutAliases(target).Keys.ToHashSet(), Config);
-        using var noGrad = no_grad();
-        foreach (var info in header.Tensors)
-        {
-            using var scope = NewDisposeScope();
-            var loaded = SafeTensorsReader.ReadTensor(handle, header, info);
-            target[info.Name].copy_(loaded); // converts dtype/device when the model differs from the file
-        }
+        WeightFiles.LoadInto(Directory, target, WithoutAliases(target).Keys.ToHashSet(), Config);
     }
 
     /// <summary>The optimizer state saved with this checkpoint, by name; the caller owns the tensors.</summary>
