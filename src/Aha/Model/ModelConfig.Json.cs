@@ -136,8 +136,12 @@ public sealed partial record ModelConfig
         require(ropeType == RopeScaling.Llama3 && type != "deepseek_v3",
             $"rope_scaling.rope_type '{ropeType}' is not supported{(type == "deepseek_v3" ? " for deepseek_v3" : "")}; Aha implements 'default' and 'llama3'. " +
             "A checkpoint that needs it would give different logits here.");
-        double Number(string key) => scaling[key] is { } v ? v.GetValue<double>()
-            : throw new InvalidDataException($"rope_scaling.{key} is missing; rope_type 'llama3' needs factor, low_freq_factor, high_freq_factor and original_max_position_embeddings.");
+        double Number(string key)
+        {
+            require(scaling[key] is not null,
+                $"rope_scaling.{key} is missing; rope_type 'llama3' needs factor, low_freq_factor, high_freq_factor and original_max_position_embeddings.");
+            return scaling[key]!.GetValue<double>();
+        }
         foreach (var (key, _) in scaling)
             require(key is "rope_type" or "type" or "factor" or "low_freq_factor" or "high_freq_factor" or "original_max_position_embeddings",
                 $"rope_scaling.{key} is not supported with rope_type 'llama3' (it would change the rotary frequencies).");
