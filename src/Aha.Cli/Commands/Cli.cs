@@ -41,10 +41,10 @@ static class Cli
     }
 
     /// <summary>The model of a checkpoint or run folder on <paramref name="device"/>, weights loaded, in eval mode.</summary>
-    public static (LlamaModel Model, Checkpoint Checkpoint) LoadModel(string path, Device device)
+    public static (LlamaModel Model, Checkpoint Checkpoint) LoadModel(string path, Device device, ScalarType dtype = ScalarType.Float32)
     {
         var checkpoint = ModelLoader.Open(path);
-        var model = ModelLoader.Load(checkpoint, device);
+        var model = ModelLoader.Load(checkpoint, device, dtype);
         model.eval();
         return (model, checkpoint);
     }

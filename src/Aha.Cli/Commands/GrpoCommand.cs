@@ -70,7 +70,7 @@ static class GrpoCommand
                 ?? throw new ArgumentException("--model is required: the base model to reinforce (a run or checkpoint folder, e.g. runs/pretrain).");
             string taskName = resume?.State?.Get<string>("task") ?? r.GetValue(task)!;
             var chosen = TaskRegistry.Create(taskName, taskOptions.Read(r));
-            var (policy, baseCheckpoint) = Cli.LoadModel(basePath, device);
+            var (policy, baseCheckpoint) = Cli.LoadModel(basePath, device, run.ComputeDtype(r));
             if (options.MaxCompletionTokens + 64 > policy.Config.MaxPositionEmbeddings)
                 Console.Error.WriteLine($"warning: --max-tokens {options.MaxCompletionTokens} plus the prompt may exceed the model's context ({policy.Config.MaxPositionEmbeddings}).");
 

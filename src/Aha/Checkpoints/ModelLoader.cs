@@ -17,9 +17,11 @@ public static class ModelLoader
     }
 
     /// <summary>A model of the checkpoint's shape with its weights, on <paramref name="device"/> (default CPU).</summary>
-    public static LlamaModel Load(Checkpoint checkpoint, torch.Device? device = null)
+    /// <param name="dtype">compute dtype of the parameters (default float32); the stored weights are converted tensor by tensor</param>
+    public static LlamaModel Load(Checkpoint checkpoint, torch.Device? device = null, torch.ScalarType dtype = torch.ScalarType.Float32)
     {
         var model = new LlamaModel(checkpoint.Config, device);
+        if (dtype != torch.ScalarType.Float32) model.to(dtype); // before loading, so file values round once, into the compute dtype
         checkpoint.LoadModel(model);
         return model;
     }

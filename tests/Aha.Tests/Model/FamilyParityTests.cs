@@ -54,4 +54,22 @@ public class FamilyParityTests(ITestOutputHelper output)
             Assert.Equal(expected, completion.TokenIds.Select(x => (long)x).ToArray());
         }
     }
+
+    [Theory]
+    [MemberData(nameof(FamilyGolden.Families), MemberType = typeof(FamilyGolden))]
+    public void Bfloat16_compute_stays_near_the_float32_reference(string family)
+    {
+        using var temp = new TempDirectory();
+        using var model = ModelLoader.Load(FamilyGolden.Open(family, temp), dtype: bfloat16);
+        Assert.All(model.parameters(), p => Assert.Equal(bfloat16, p.dtype));
+        var (golden, _) = Golden.Read(Path.Combine(FamilyGolden.Folder(family), "expected.safetensors"));
+        var log = new List<string>();
+        using var noGrad = no_grad();
+        using var logits = model.forward(golden["prompt.1"].unsqueeze(0)).squeeze(0); // (T, V) in bfloat16
+        Assert.Equal(bfloat16, logits.dtype);
+        // bfloat16 keeps 8 significant bits: logits of size ~3 carry rounding of ~1e-2 per operation.
+        double maxDiff = Golden.AssertClose($"{family} bf16 logits.1", golden["logits.1"], logits, 0.25, log);
+        output.WriteLine(log[0]);
+        Assert.True(maxDiff > 0, "bfloat16 compute gave float32's exact logits: the dtype was not applied");
+    }
 }
