@@ -5,7 +5,7 @@ using Spectre.Console;
 
 namespace Aha.Cli.Commands;
 
-/// <summary>`aha bench train|generate|arch|grpo`: speed and memory on this machine, a table and one JSON line last. Never asserted in tests.</summary>
+/// <summary>`aha bench train|generate|arch|grpo|load`: speed and memory on this machine, a table and one JSON line last. Never asserted in tests.</summary>
 static class BenchCommand
 {
     public static Command Create()
@@ -15,6 +15,7 @@ static class BenchCommand
         command.Subcommands.Add(BenchGenerateCommand.Create());
         command.Subcommands.Add(BenchArchCommand.Create());
         command.Subcommands.Add(BenchGrpoCommand.Create());
+        command.Subcommands.Add(BenchLoadCommand.Create());
         return command;
     }
 
