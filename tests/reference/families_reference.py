@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Independent PyTorch reference for the model families Aha reads from config.json: qwen2, qwen3 and llama with Llama 3
-RoPE scaling.
+"""Independent PyTorch reference for the model families Aha reads from config.json: qwen2, qwen3, llama with Llama 3
+RoPE scaling, and mistral.
 
-Written in plain PyTorch from the formulas of transformers' modeling_llama.py, modeling_qwen2.py, modeling_qwen3.py and
-modeling_rope_utils.py (_compute_llama3_parameters), not by importing transformers, so a shared bug cannot hide in a
+Written in plain PyTorch from the formulas of transformers' modeling_llama.py, modeling_qwen2.py, modeling_qwen3.py,
+modeling_mistral.py and modeling_rope_utils.py (_compute_llama3_parameters), not by importing transformers, so a shared bug cannot hide in a
 shared import. For each family it writes a tiny random-weight checkpoint folder exactly as the Hub ships one:
 
     tests/Aha.Tests/Model/golden/families/<family>/
@@ -51,6 +51,10 @@ FAMILIES = {
                                     original_max_position_embeddings=16, rope_type="llama3"),
                   head_dim=24, attention_bias=False, mlp_bias=False, tie_word_embeddings=False, bos_token_id=500,
                   eos_token_id=[501, 502], pad_token_id=None, pretraining_tp=1, attention_dropout=0.0),
+    # Mistral 7B v0.3's choices: no biases, no sliding window (null), an explicit head_dim (8, not 64/4), untied head.
+    "mistral": dict(COMMON, architectures=["MistralForCausalLM"], model_type="mistral", rope_theta=1000000.0,
+                    head_dim=8, sliding_window=None, tie_word_embeddings=False, bos_token_id=500, eos_token_id=501,
+                    attention_dropout=0.0),
 }
 
 PROMPTS = [[500, 17, 230, 41], [500, 3, 99, 401, 256, 7, 7, 310, 88, 12, 450], list(range(60, 480, 17))]

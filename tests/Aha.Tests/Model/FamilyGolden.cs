@@ -6,7 +6,7 @@ namespace Aha.Tests.Model;
 /// <summary>The checkpoint folders tests/reference/families_reference.py writes: BF16, sharded over two files.</summary>
 static class FamilyGolden
 {
-    public static readonly TheoryData<string> Families = new() { "qwen2", "qwen3", "llama" };
+    public static readonly TheoryData<string> Families = new() { "qwen2", "qwen3", "llama", "mistral" };
 
     public static string Folder(string family) => Path.Combine(AppContext.BaseDirectory, "Model", "golden", "families", family);
 

@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace Aha.Tests.Model;
 
 /// <summary>
-/// Qwen2, Qwen3 and Llama-with-llama3-RoPE-scaling checkpoints (BF16, two shards) against the independent PyTorch
+/// Qwen2, Qwen3, Llama-with-llama3-RoPE-scaling and Mistral checkpoints (BF16, two shards) against the independent PyTorch
 /// reference tests/reference/families_reference.py: float32 logits and greedy continuations.
 /// </summary>
 public class FamilyParityTests(ITestOutputHelper output)
