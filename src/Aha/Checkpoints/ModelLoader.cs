@@ -20,7 +20,7 @@ public static class ModelLoader
     /// <param name="dtype">compute dtype of the parameters (default float32); the stored weights are converted tensor by tensor</param>
     public static LlamaModel Load(Checkpoint checkpoint, torch.Device? device = null, torch.ScalarType dtype = torch.ScalarType.Float32)
     {
-        var model = new LlamaModel(checkpoint.Config, device);
+        var model = new LlamaModel(checkpoint.Config, device, initialize: false); // LoadModel checks that every weight is stored
         if (dtype != torch.ScalarType.Float32) model.to(dtype); // before loading, so file values round once, into the compute dtype
         checkpoint.LoadModel(model);
         return model;
