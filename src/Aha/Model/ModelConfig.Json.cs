@@ -52,11 +52,12 @@ public sealed partial record ModelConfig
         if (family is "qwen2" or "mistral") node.Remove("attention_bias"); // Qwen2's biases are fixed; Mistral has none
         if (family is "llama" or "deepseek_v3") node["mlp_bias"] = MlpBias;
         else node.Remove("mlp_bias");
-        if (PadTokenId is null && family is "qwen2" or "qwen3" or "mistral") node.Remove("pad_token_id"); // their configs omit it
+        if (PadTokenId is null) node.Remove("pad_token_id"); // Qwen's and Llama 3's configs omit it: no padding row
         // Hugging Face's DeepseekV3 sizes its rotary tables from head_dim; Qwen2 derives it unless the file gave one.
         if (family != "qwen2" || HasExplicitHeadDim) node["head_dim"] = RopeDim;
-        if (family is "llama" or "qwen2" or "qwen3" || RopeScaling is not null) node["rope_scaling"] = RopeScalingNode();
-        foreach (var (key, text) in PassThrough) node[key] = JsonNode.Parse(text);
+        if (RopeScaling is not null) node["rope_scaling"] = RopeScalingNode(); // "rope_scaling": null rides in PassThrough
+        foreach (var (key, text) in PassThrough)
+            if (!(key == "rope_scaling" && RopeScaling is not null) && !(key == "pad_token_id" && PadTokenId is not null)) node[key] = JsonNode.Parse(text);
         if (!IsDeepSeekV3) return node.ToJsonString(Json);
         node["q_lora_rank"] = QLoraRank is > 0 ? QLoraRank : null;
         node["scoring_func"] = "sigmoid";
@@ -110,6 +111,9 @@ public sealed partial record ModelConfig
                 .Select(p => JsonNamingPolicy.SnakeCaseLower.ConvertName(p.Name)).Concat(HandledKeys).ToHashSet();
             foreach (var (key, value) in node)
                 if (!known.Contains(key)) passThrough[key] = value?.ToJsonString() ?? "null";
+            // Written as the input wrote them when they say "nothing": "rope_scaling": null (or type default), "pad_token_id": null.
+            if (rope is null && node.ContainsKey("rope_scaling")) passThrough["rope_scaling"] = node["rope_scaling"]?.ToJsonString() ?? "null";
+            if (node.ContainsKey("pad_token_id") && node["pad_token_id"] is null) passThrough["pad_token_id"] = "null";
             foreach (var key in HandledKeys) node.Remove(key);
             if (type is "qwen2" or "mistral") node.Remove("attention_bias");
             var config = node.Deserialize<ModelConfig>(Json) ?? throw new JsonException("null config");
@@ -130,7 +134,7 @@ public sealed partial record ModelConfig
     {
         require(!node.ContainsKey("rope_parameters"),
             "rope_parameters (the transformers 5 layout) is not read here; write rope_theta and rope_scaling at the top level as transformers 4 does.");
-        if (node["rope_scaling"] is not JsonObject scaling) return null;
+        if (node["rope_scaling"] is not JsonObject scaling) return null; // null or absent: plain RoPE
         string ropeType = (scaling["rope_type"] ?? scaling["type"])?.GetValue<string>() ?? "default";
         if (ropeType == "default") return null;
         require(ropeType == RopeScaling.Llama3 && type != "deepseek_v3",

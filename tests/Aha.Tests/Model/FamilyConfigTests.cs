@@ -33,6 +33,28 @@ public class FamilyConfigTests
         Assert.Equal(config.ToJson(), again.ToJson());
     }
 
+    // Qwen2.5-0.5B-Instruct's config.json as published (no rope_scaling, no pad_token_id, sliding window off).
+    const string Qwen25 = """
+        {"architectures": ["Qwen2ForCausalLM"], "attention_dropout": 0.0, "bos_token_id": 151643, "eos_token_id": 151645,
+         "hidden_act": "silu", "hidden_size": 896, "initializer_range": 0.02, "intermediate_size": 4864,
+         "max_position_embeddings": 32768, "max_window_layers": 21, "model_type": "qwen2", "num_attention_heads": 14,
+         "num_hidden_layers": 24, "num_key_value_heads": 2, "rms_norm_eps": 1e-06, "rope_theta": 1000000.0,
+         "sliding_window": 32768, "tie_word_embeddings": true, "torch_dtype": "bfloat16", "transformers_version": "4.43.1",
+         "use_cache": true, "use_sliding_window": false, "vocab_size": 151936}
+        """;
+
+    [Fact]
+    public void A_published_qwen2_config_is_written_back_with_exactly_its_fields()
+    {
+        var config = ModelConfig.FromJson(Qwen25);
+        Assert.Equal((64, true, 494_032_768L), (config.HeadDim, config.QkvBias, ModelSize.Of(config).TotalParameters)); // Qwen2.5-0.5B: 494M
+        var written = JsonNode.Parse(config.ToJson())!.AsObject();
+        var input = JsonNode.Parse(Qwen25)!.AsObject();
+        Assert.Equal(input.Select(p => p.Key).Order(StringComparer.Ordinal), written.Select(p => p.Key).Order(StringComparer.Ordinal));
+        Assert.Equal(input["eos_token_id"]!.GetValue<int>(), written["eos_token_id"]!.GetValue<int>());
+        Assert.Equal("bfloat16", written["torch_dtype"]!.GetValue<string>());
+    }
+
     [Theory]
     [InlineData("llama", "model_type", "\"gemma\"", "model_type 'gemma'")]
     [InlineData("llama", "rope_scaling", "{\"rope_type\": \"yarn\", \"factor\": 4.0}", "rope_scaling.rope_type 'yarn'")]
