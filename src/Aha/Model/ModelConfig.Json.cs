@@ -175,6 +175,8 @@ public sealed partial record ModelConfig
         require(node["quantization_config"] is null, "quantization_config is set: quantized weights are not supported; use the BF16/F16/F32 checkpoint.");
         require((node["attention_dropout"]?.GetValue<double>() ?? 0) == 0, "attention_dropout must be 0: Aha has no attention dropout.");
         require(node["use_mrope"]?.GetValue<bool>() != true, "use_mrope true (multimodal rotary positions) is not supported.");
+        require((node["partial_rotary_factor"]?.GetValue<double>() ?? 1) == 1,
+            $"partial_rotary_factor {node["partial_rotary_factor"]} is not supported: Aha rotates the whole head (1.0).");
         require((node["pretraining_tp"]?.GetValue<int>() ?? 1) >= 1, "pretraining_tp must be 1 or more.");
         if (type != "llama")
             require(node["mlp_bias"]?.GetValue<bool>() != true, $"mlp_bias true is not part of {type}; remove it.");

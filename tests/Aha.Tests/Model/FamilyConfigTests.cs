@@ -66,6 +66,8 @@ public class FamilyConfigTests
     [InlineData("qwen2", "hidden_act", "\"gelu\"", "hidden_act 'gelu'")]
     [InlineData("qwen3", "mlp_bias", "true", "mlp_bias true")]
     [InlineData("llama", "attention_dropout", "0.1", "attention_dropout")]
+    [InlineData("llama", "partial_rotary_factor", "0.5", "partial_rotary_factor 0.5")]
+    [InlineData("qwen2", "rope_parameters", "{\"rope_type\": \"default\", \"rope_theta\": 10000.0}", "rope_parameters")]
     public void An_unsupported_option_is_refused_naming_the_file_and_field(string family, string field, string value, string named)
     {
         var node = GoldenConfig(family);
