@@ -45,6 +45,7 @@ def shapes(c):
             out[p + "self_attn.q_proj.bias"] = (h,)
             out[p + "self_attn.k_proj.bias"] = (kv,)
             out[p + "self_attn.v_proj.bias"] = (kv,)
+            out[p + "self_attn.o_proj.bias"] = (h,)  # LlamaAttention: attention_bias puts a bias on all four
         out[p + "mlp.gate_proj.weight"] = (i, h)
         out[p + "mlp.up_proj.weight"] = (i, h)
         out[p + "mlp.down_proj.weight"] = (h, i)
@@ -105,7 +106,7 @@ def forward(c, p, ids, mask):
         scores = (q @ k.transpose(-1, -2)) / math.sqrt(d)
         scores = scores.masked_fill(~allowed[:, None], float("-inf"))
         y = (scores.softmax(-1) @ v).transpose(1, 2).reshape(b, t, nh * d)
-        x = x + F.linear(y, p[pre + "self_attn.o_proj.weight"])
+        x = x + F.linear(y, p[pre + "self_attn.o_proj.weight"], p.get(pre + "self_attn.o_proj.bias"))
         h = rms_norm(x, p[pre + "post_attention_layernorm.weight"], eps)
         gate = F.linear(h, p[pre + "mlp.gate_proj.weight"])
         up = F.linear(h, p[pre + "mlp.up_proj.weight"])

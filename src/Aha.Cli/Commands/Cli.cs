@@ -41,9 +41,9 @@ static class Cli
     }
 
     /// <summary>The model of a checkpoint or run folder on <paramref name="device"/>, weights loaded, in eval mode.</summary>
-    public static (LlamaModel Model, Checkpoint Checkpoint) LoadModel(string path, Device device)
+    public static (LlamaModel Model, Checkpoint Checkpoint) LoadModel(string path, Device device, ScalarType dtype = ScalarType.Float32)
     {
-        var (model, checkpoint) = ModelLoader.OpenAndLoad(path, device); // a live run may prune what 'latest' named a moment ago
+        var (model, checkpoint) = ModelLoader.OpenAndLoad(path, device, dtype); // a live run may prune what 'latest' named a moment ago
         model.eval();
         return (model, checkpoint);
     }

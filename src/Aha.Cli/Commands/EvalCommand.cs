@@ -28,10 +28,11 @@ static class EvalCommand
         var ks = new Option<string?>("--k") { Description = "k values for pass@k and maj@k, e.g. 1,4 (default: 1, 2, 4, … up to --samples)." };
         var batch = new Option<int>("--batch-size") { Description = "Completions decoded together (results do not depend on it).", DefaultValueFactory = _ => 16 };
         var compare = new Option<string?>("--compare") { Description = "A second run or checkpoint folder: evaluate it on the same problems and seeds, print both side by side." };
+        var dtype = RunOptions.NewDtype();
         var options = new TaskOptions();
         var command = new Command("eval", "Generate completions for a task's held-out problems with a checkpoint and score them: accuracy, pass@k, maj@k, length.")
         {
-            model, task, n, samples, temperature, topP, maxTokens, template, split, output, seed, problemSeed, ks, batch, compare,
+            model, task, n, samples, temperature, topP, maxTokens, template, split, output, seed, problemSeed, ks, batch, compare, dtype,
         };
         options.AddTo(command);
         command.SetAction(result => Cli.Run(() =>
@@ -72,7 +73,7 @@ static class EvalCommand
             for (int i = 0; i < checkpoints.Count; i++)
             {
                 // Opened again here: a run still training may have pruned the checkpoint 'latest' named when the command started.
-                var (loaded, checkpoint) = ModelLoader.OpenAndLoad(paths[i]);
+                var (loaded, checkpoint) = ModelLoader.OpenAndLoad(paths[i], dtype: RunOptions.ComputeDtype(result, dtype));
                 using var _ = loaded;
                 WarnIfPastContext(chosen, items, evalOptions, checkpoint);
                 var report = WithProgress(labels[i], progress => ModelEvaluator.Evaluate(loaded, checkpoint.Tokenizer, chosen, items, evalOptions, progress));

@@ -22,7 +22,7 @@ static class GenerateCommand
         var run = new RunOptions();
         var command = new Command("generate", "Continue prompts with a trained model (batched, KV cache).")
         {
-            modelPath, prompts, maxTokens, temperature, topK, topP, seed, stops, chat, json, run.Threads, run.Device,
+            modelPath, prompts, maxTokens, temperature, topK, topP, seed, stops, chat, json, run.Threads, run.Device, run.Dtype,
         };
         command.SetAction(r => Cli.Run(() =>
         {
@@ -30,7 +30,7 @@ static class GenerateCommand
             var texts = r.GetValue(prompts)!;
             var stopStrings = r.GetValue(stops) ?? [];
             if (stopStrings.Any(string.IsNullOrEmpty)) throw new ArgumentException("--stop: an empty stop string would stop every row at once; remove it.");
-            var (model, checkpoint) = Cli.LoadModel(r.GetValue(modelPath)!, device);
+            var (model, checkpoint) = Cli.LoadModel(r.GetValue(modelPath)!, device, run.ComputeDtype(r));
             var tokenizer = checkpoint.Tokenizer;
             bool isChat = r.GetValue(chat);
             // Plain prompts are tokenized as Hugging Face's tokenizer(prompt) does by default: BOS where the tokenizer adds one.

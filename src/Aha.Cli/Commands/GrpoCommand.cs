@@ -82,7 +82,7 @@ static class GrpoCommand
                 throw new ArgumentException($"--model {basePath} is not the resumed run's base model {savedBase} (its starting point and KL reference). Drop --model, or start a new run with another --out.");
             string taskName = saved?.Get<string>("task") ?? r.GetValue(task)!;
             var chosen = TaskRegistry.Create(taskName, taskOptions.Read(r));
-            var (policy, baseCheckpoint) = Cli.LoadModel(basePath, device);
+            var (policy, baseCheckpoint) = Cli.LoadModel(basePath, device, run.ComputeDtype(r));
             RunSpec.CheckBaseUnchanged(saved, baseCheckpoint.Directory);
             if (options.MaxCompletionTokens + 64 > policy.Config.MaxPositionEmbeddings)
                 Console.Error.WriteLine($"warning: --max-tokens {options.MaxCompletionTokens} plus the prompt may exceed the model's context ({policy.Config.MaxPositionEmbeddings}).");

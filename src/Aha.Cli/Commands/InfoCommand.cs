@@ -24,7 +24,8 @@ static class InfoCommand
             var config = checkpoint.Config;
             var size = ModelSize.Of(config);
             Console.WriteLine($"checkpoint: {checkpoint.Directory}{(checkpoint.State is { } s ? $" (step {s.Step}, {s.Trainer})" : "")}");
-            Console.WriteLine($"arch:       {(config.IsDeepSeekV3 ? $"DeepSeek-V3-style ({string.Join(" + ", Features(config))})" : "Llama")}");
+            Console.WriteLine($"arch:       {(config.IsDeepSeekV3 ? $"DeepSeek-V3-style ({string.Join(" + ", Features(config))})" : Family(config))}");
+            Console.WriteLine($"weights:    {config.TorchDtype} ({config.StorageDtype}), {Shards(checkpoint.Directory)}; computed in float32 unless --dtype bfloat16");
             Console.WriteLine($"parameters: {size.TotalParameters:N0} total{(size.MtpParameters > 0 ? $" ({size.MtpParameters:N0} in MTP modules, dropped at inference)" : "")}");
             Console.WriteLine($"active:     {size.ActiveParameters:N0} per token ({size.ActiveParameters * 100.0 / size.TotalParameters:F0}% of total)");
             Console.WriteLine($"layers:     {config.NumHiddenLayers} × (d {config.HiddenSize}, {Attention(config)}, {Mlp(config)})");
@@ -44,6 +45,18 @@ static class InfoCommand
         return $"{t.GetType().Name}, vocab {t.VocabSize:N0}, bos {Id(t.BosId)}, eos {Id(t.EosId)}, pad {Id(t.PadId)}, " +
             $"stop ids [{string.Join(", ", t.StopIds.Select(id => Id(id)))}], chat template {(hasTemplate ? "yes" : "no")}";
     }
+
+    static string Family(ModelConfig c) => c.ModelType + " (" + string.Join(", ", new[]
+    {
+        c.QkvBias ? (c.OutputBias ? "q/k/v/o bias" : "q/k/v bias") : null,
+        c.UsesQkNorm ? "q/k norm" : null,
+        c.RopeScaling is { } r ? $"llama3 RoPE scaling ×{r.Factor} from {r.OriginalMaxPositionEmbeddings}" : null,
+        c.HasExplicitHeadDim ? $"head_dim {c.HeadDim}" : null,
+        c.TieWordEmbeddings ? "tied head" : "untied head",
+    }.Where(x => x is not null)) + ")";
+
+    static string Shards(string directory) =>
+        WeightFiles.Headers(directory) is { Count: > 1 } headers ? $"{headers.Count} shards" : "one file";
 
     static IEnumerable<string> Features(ModelConfig c)
     {

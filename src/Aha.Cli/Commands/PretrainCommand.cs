@@ -50,6 +50,7 @@ static class PretrainCommand
                 throw new ArgumentException($"--seq-len {options.SequenceLength} exceeds the model's max_position_embeddings {config.MaxPositionEmbeddings}.");
             torch.manual_seed(options.Seed);
             var model = new LlamaModel(config, device);
+            model.to(run.ComputeDtype(r));
             var tokenizer = resume?.Tokenizer ?? ModelPresets.Tokenizer(config); // a fresh model is a byte preset
 
             var badRows = r.GetValue(run.SkipBadRows) ? new BadRowReport() : null;

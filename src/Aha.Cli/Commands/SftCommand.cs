@@ -56,6 +56,7 @@ static class SftCommand
                 throw new ArgumentException($"--seq-len {options.SequenceLength} exceeds the model's max_position_embeddings {from.Config.MaxPositionEmbeddings}.");
             torch.manual_seed(options.Seed);
             var model = new LlamaModel(from.Config, device);
+            model.to(run.ComputeDtype(r));
             if (resume is null) from.LoadModel(model); // a resume loads weights and optimizer together in the trainer
 
             var badRows = r.GetValue(run.SkipBadRows) ? new BadRowReport() : null;

@@ -63,7 +63,8 @@ public sealed partial class Checkpoint
 
     /// <summary>
     /// Atomically writes the checkpoint folder <c>runDir/name</c> and, by default, points <c>latest</c> at it.
-    /// Refuses to replace an existing folder. Tensors sharing storage (tied embeddings) are written once, under the
+    /// Refuses to replace an existing folder. Weights are written in the config's torch_dtype (a BF16 model loaded for
+    /// fp32 compute saves as BF16 again), as one model.safetensors. Tensors sharing storage (tied embeddings) are written once, under the
     /// first name in <paramref name="weights"/>' order, as Hugging Face does.
     /// </summary>
     /// <param name="tokenizer">Written as the folder's tokenizer files: the tokenizer of the model that was loaded (or of its preset).</param>
@@ -95,7 +96,7 @@ public sealed partial class Checkpoint
             SaveFaults.BeforeWrite(Path.Combine(tmp, "tokenizer.json"));
             tokenizer.Save(tmp);
             SaveFaults.BeforeWrite(Path.Combine(tmp, ModelFile));
-            SafeTensors.Save(Path.Combine(tmp, ModelFile), WithoutAliases(weights), SafeTensors.PyTorchMetadata);
+            SafeTensors.Save(Path.Combine(tmp, ModelFile), WithoutAliases(weights), SafeTensors.PyTorchMetadata, config.StorageDtype);
             if (optimizer is not null) SaveFaults.BeforeWrite(Path.Combine(tmp, OptimizerFile));
             if (optimizer is not null) SafeTensors.Save(Path.Combine(tmp, OptimizerFile), optimizer, SafeTensors.PyTorchMetadata);
             foreach (var (file, tensors) in options.ExtraTensorFiles)
@@ -207,8 +208,8 @@ public sealed partial class Checkpoint
         string configPath = Path.Combine(directory, ConfigFile);
         if (!File.Exists(configPath))
             throw new FileNotFoundException($"{configPath} is missing, so {directory} is not a complete checkpoint. Use another checkpoint of the run.", configPath);
-        if (!File.Exists(Path.Combine(directory, ModelFile)))
-            throw new FileNotFoundException($"{Path.Combine(directory, ModelFile)} is missing, so {directory} is not a complete checkpoint. Use another checkpoint of the run.");
+        if (!WeightFiles.Exist(directory))
+            throw new FileNotFoundException($"{Path.Combine(directory, ModelFile)} (or {WeightFiles.IndexFile} with its shards) is missing, so {directory} is not a complete checkpoint. Use another checkpoint of the run.");
         var config = ModelConfig.FromJson(File.ReadAllText(configPath), configPath);
         var tokenizer = TokenizerLoader.Load(directory);
         if (tokenizer.VocabSize > config.VocabSize)
@@ -252,6 +253,12 @@ public sealed partial class Checkpoint
     /// </summary>
     public void LoadInto(IReadOnlyDictionary<string, Tensor> target, string file = ModelFile)
     {
+        if (file == ModelFile)
+        {
+            // One file or shards listed in model.safetensors.index.json, in whatever dtype they were stored.
+            WeightFiles.LoadInto(Directory, target, WithoutAliases(target).Keys.ToHashSet(), Config);
+            return;
+        }
         string path = Path.Combine(Directory, file);
         if (!File.Exists(path)) throw new FileNotFoundException($"{path} is missing from this checkpoint. Resume from another checkpoint of the run.", path);
         using var handle = File.OpenHandle(path);

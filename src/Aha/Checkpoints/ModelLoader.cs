@@ -21,7 +21,7 @@ public static class ModelLoader
     /// the folder <c>latest</c> named a moment ago. When a read fails and <c>latest</c> has moved since, the new one is
     /// opened instead (up to ten times); a failure while the pointer stands still is a real error and is thrown.
     /// </summary>
-    public static (LlamaModel Model, Checkpoint Checkpoint) OpenAndLoad(string path, torch.Device? device = null)
+    public static (LlamaModel Model, Checkpoint Checkpoint) OpenAndLoad(string path, torch.Device? device = null, torch.ScalarType dtype = torch.ScalarType.Float32)
     {
         string pointer = Path.Combine(path, Checkpoint.LatestFile);
         for (int attempt = 1; ; attempt++)
@@ -30,7 +30,7 @@ public static class ModelLoader
             try
             {
                 var checkpoint = Open(path);
-                return (Load(checkpoint, device), checkpoint);
+                return (Load(checkpoint, device, dtype), checkpoint);
             }
             catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException
                 && attempt < 10 && before is not null && ReadPointer(pointer) != before)
@@ -47,10 +47,15 @@ public static class ModelLoader
     }
 
     /// <summary>A model of the checkpoint's shape with its weights, on <paramref name="device"/> (default CPU).</summary>
-    public static LlamaModel Load(Checkpoint checkpoint, torch.Device? device = null)
+    /// <param name="dtype">compute dtype of the parameters (default float32); the stored weights are converted tensor by tensor</param>
+    public static LlamaModel Load(Checkpoint checkpoint, torch.Device? device = null, torch.ScalarType dtype = torch.ScalarType.Float32)
     {
-        var model = new LlamaModel(checkpoint.Config, device);
-        try { checkpoint.LoadModel(model); }
+        var model = new LlamaModel(checkpoint.Config, device, initialize: false); // LoadModel checks that every weight is stored
+        try
+        {
+            if (dtype != torch.ScalarType.Float32) model.to(dtype); // before loading, so file values round once, into the compute dtype
+            checkpoint.LoadModel(model);
+        }
         catch
         {
             model.Dispose();

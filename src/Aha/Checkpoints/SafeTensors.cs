@@ -42,14 +42,16 @@ public static class SafeTensors
     /// Writes <paramref name="tensors"/> to <paramref name="path"/> through a temporary file renamed into place,
     /// so a crash leaves either the old file or the complete new one. The data is flushed to disk before the rename.
     /// </summary>
-    public static void Save(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    /// <param name="floatDtype">when set, floating-point tensors are converted to it one at a time as they are written</param>
+    public static void Save(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null,
+        ScalarType? floatDtype = null)
     {
         string tmp = $"{path}.tmp-{Environment.ProcessId}";
         try
         {
             using (var stream = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
             {
-                Write(stream, tensors, metadata);
+                Write(stream, tensors, metadata, floatDtype);
                 stream.Flush(flushToDisk: true);
             }
             File.Move(tmp, path, overwrite: true);
@@ -62,11 +64,13 @@ public static class SafeTensors
     }
 
     /// <summary>Writes the safetensors bytes of <paramref name="tensors"/> to <paramref name="stream"/>; metadata defaults to {"format":"pt"}.</summary>
-    public static void Write(Stream stream, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    public static void Write(Stream stream, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null,
+        ScalarType? floatDtype = null)
     {
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("safetensors data is little-endian; this machine is not.");
+        ScalarType Stored(Tensor t) => floatDtype is { } f && t.is_floating_point() ? f : t.dtype;
         var ordered = tensors
-            .Select(p => (p.Key, Tensor: p.Value, Dtype: Dtypes.TryGetValue(p.Value.dtype, out var d) ? d
+            .Select(p => (p.Key, Tensor: p.Value, Dtype: Dtypes.TryGetValue(Stored(p.Value), out var d) ? d
                 : throw new NotSupportedException($"tensor '{p.Key}': dtype {p.Value.dtype} cannot be written to safetensors here; convert it first.")))
             .OrderByDescending(t => t.Dtype.Rank)
             .ThenBy(t => t.Key, Utf8Order.Instance)
@@ -109,7 +113,7 @@ public static class SafeTensors
         {
             if (tensor.numel() == 0) continue;
             using var scope = NewDisposeScope();
-            var cpu = tensor.detach().cpu().contiguous();
+            var cpu = tensor.detach().cpu().to(Stored(tensor)).contiguous();
             stream.Write(cpu.bytes); // straight from libtorch's buffer, no managed copy
         }
     }

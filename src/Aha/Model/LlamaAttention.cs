@@ -5,22 +5,33 @@ using static TorchSharp.torch;
 
 namespace Aha.Model;
 
-/// <summary>Causal grouped-query self-attention with rotary embeddings (Hugging Face <c>LlamaAttention</c>).</summary>
+/// <summary>
+/// Causal grouped-query self-attention with rotary embeddings: Hugging Face <c>LlamaAttention</c>, and by config
+/// <c>Qwen2Attention</c> (q/k/v biases), <c>Qwen3Attention</c> (RMSNorm over each head's q and k before RoPE) and
+/// <c>MistralAttention</c>.
+/// </summary>
 internal sealed class LlamaAttention : Attention
 {
     [ComponentName(Name = "q_proj")] Linear _q;
     [ComponentName(Name = "k_proj")] Linear _k;
     [ComponentName(Name = "v_proj")] Linear _v;
     [ComponentName(Name = "o_proj")] Linear _o;
+    [ComponentName(Name = "q_norm")] RmsNorm? _qNorm;
+    [ComponentName(Name = "k_norm")] RmsNorm? _kNorm;
     readonly int _heads, _kvHeads, _headDim, _layer;
 
     public LlamaAttention(ModelConfig config, int layer, Device? device) : base(nameof(LlamaAttention))
     {
         (_heads, _kvHeads, _headDim, _layer) = (config.NumAttentionHeads, config.NumKeyValueHeads, config.HeadDim, layer);
-        _q = nn.Linear(config.HiddenSize, _heads * _headDim, hasBias: config.AttentionBias, device: device);
-        _k = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: config.AttentionBias, device: device);
-        _v = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: config.AttentionBias, device: device);
-        _o = nn.Linear(_heads * _headDim, config.HiddenSize, hasBias: false, device: device);
+        _q = nn.Linear(config.HiddenSize, _heads * _headDim, hasBias: config.QkvBias, device: device);
+        _k = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: config.QkvBias, device: device);
+        _v = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: config.QkvBias, device: device);
+        _o = nn.Linear(_heads * _headDim, config.HiddenSize, hasBias: config.OutputBias, device: device);
+        if (config.UsesQkNorm)
+        {
+            _qNorm = new RmsNorm(_headDim, config.RmsNormEps, device);
+            _kNorm = new RmsNorm(_headDim, config.RmsNormEps, device);
+        }
         RegisterComponents();
     }
 
@@ -29,8 +40,11 @@ internal sealed class LlamaAttention : Attention
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
         var qkv = SkinnyLinear.Fused(x, _q, _k, _v).view(b, t, _heads + 2 * _kvHeads, _headDim); // (B, T, H + 2·Hkv, D)
+        var qk = qkv.narrow(2, 0, _heads + _kvHeads);                           // (B, T, H + Hkv, D)
+        if (_qNorm is not null && _kNorm is not null) // Qwen3: each head normed over D before RoPE, queries and keys by their own weights
+            qk = cat([_qNorm.forward(qk.narrow(2, 0, _heads)), _kNorm.forward(qk.narrow(2, _heads, _kvHeads))], 2);
         // Rotate queries and keys in one pass, heads second so that (B, T, 1, D) tables broadcast over them.
-        var qk = RotaryEmbedding.Apply(qkv.narrow(2, 0, _heads + _kvHeads), cos.transpose(1, 2), sin.transpose(1, 2));
+        qk = RotaryEmbedding.Apply(qk, cos.transpose(1, 2), sin.transpose(1, 2));
         var q = qk.narrow(2, 0, _heads).transpose(1, 2);                         // (B, H, T, D)
         var k = qk.narrow(2, _heads, _kvHeads).transpose(1, 2);                  // (B, Hkv, T, D)
         var v = qkv.narrow(2, _heads + _kvHeads, _kvHeads).transpose(1, 2);      // (B, Hkv, T, D)

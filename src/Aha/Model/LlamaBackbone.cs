@@ -26,7 +26,7 @@ internal sealed class LlamaBackbone : nn.Module
         _mtp = Enumerable.Range(0, config.NumNextnPredictLayers).Select(k => new MtpLayer(config, config.NumHiddenLayers + k, device)).ToArray();
         _layers = nn.ModuleList(_decoder.Cast<nn.Module>().Concat(_mtp).ToArray());
         _norm = new RmsNorm(config.HiddenSize, config.RmsNormEps, device);
-        _rotary = new RotaryEmbedding(config.RopeDim, config.RopeTheta, config.MaxPositionEmbeddings, device?.type == DeviceType.META ? CPU : device);
+        _rotary = new RotaryEmbedding(config.RopeDim, config.RopeTheta, config.MaxPositionEmbeddings, device?.type == DeviceType.META ? CPU : device, config.RopeScaling);
         RegisterComponents();
     }
 

@@ -36,7 +36,7 @@ internal sealed class LlamaDecoderLayer : nn.Module
 
     /// <summary>Dense SwiGLU of width intermediate_size, or DeepSeekMoE when the config routes this layer.</summary>
     public static nn.Module<Tensor, Tensor> Mlp(ModelConfig config, int layer, Device? device) =>
-        config.IsMoeLayer(layer) ? new DeepSeekMoe(config, device) : new LlamaMlp(config.HiddenSize, config.IntermediateSize, device);
+        config.IsMoeLayer(layer) ? new DeepSeekMoe(config, device) : new LlamaMlp(config.HiddenSize, config.IntermediateSize, device, config.MlpBias);
 
     public static Tensor Feed(nn.Module<Tensor, Tensor> mlp, Tensor x, RouterLosses? losses) =>
         mlp is DeepSeekMoe moe ? moe.forward(x, losses) : mlp.forward(x);

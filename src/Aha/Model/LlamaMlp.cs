@@ -13,11 +13,12 @@ internal sealed class LlamaMlp : nn.Module<Tensor, Tensor>
     [ComponentName(Name = "down_proj")] Linear _down;
 
     /// <param name="intermediate">intermediate_size for a dense layer; moe_intermediate_size (× n_shared_experts) for experts</param>
-    public LlamaMlp(long hidden, long intermediate, Device? device) : base(nameof(LlamaMlp))
+    /// <param name="bias">llama's mlp_bias: a bias on each of the three projections</param>
+    public LlamaMlp(long hidden, long intermediate, Device? device, bool bias = false) : base(nameof(LlamaMlp))
     {
-        _gate = nn.Linear(hidden, intermediate, hasBias: false, device: device);
-        _up = nn.Linear(hidden, intermediate, hasBias: false, device: device);
-        _down = nn.Linear(intermediate, hidden, hasBias: false, device: device);
+        _gate = nn.Linear(hidden, intermediate, hasBias: bias, device: device);
+        _up = nn.Linear(hidden, intermediate, hasBias: bias, device: device);
+        _down = nn.Linear(intermediate, hidden, hasBias: bias, device: device);
         RegisterComponents();
     }
 

@@ -20,13 +20,14 @@ public sealed class LlamaModel : nn.Module
     /// <summary>Builds a model initialised like Hugging Face (normal, std 0.02; norms 1; biases and the pad row 0) from the global torch RNG.</summary>
     /// <param name="config">validated here</param>
     /// <param name="device">where parameters live; <c>meta</c> builds shapes only</param>
-    public LlamaModel(ModelConfig config, Device? device = null) : base(nameof(LlamaModel))
+    /// <param name="initialize">false skips Hugging Face's initialisation, for a model whose every weight is loaded next</param>
+    public LlamaModel(ModelConfig config, Device? device = null, bool initialize = true) : base(nameof(LlamaModel))
     {
         Config = config.Validate();
         _model = new LlamaBackbone(config, device);
         if (!config.TieWordEmbeddings) _lmHead = nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false, device: device);
         RegisterComponents();
-        InitializeWeights();
+        if (initialize) InitializeWeights();
     }
 
     public ModelConfig Config { get; }

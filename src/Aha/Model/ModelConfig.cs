@@ -1,17 +1,24 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 
 namespace Aha.Model;
 
 /// <summary>
-/// Shape and semantics of a Llama-style decoder, optionally with DeepSeek-V3's features (MLA, DeepSeekMoE, multi-token
-/// prediction), each switched on by its own fields. Field names in config.json follow Hugging Face's <c>LlamaConfig</c>
-/// and <c>DeepseekV3Config</c> (snake_case of these property names), so a checkpoint folder loads with
-/// <c>AutoModelForCausalLM</c>; with every V3 feature off the file is exactly a Llama config.
+/// Shape and semantics of a Llama-style decoder of one of the families Aha reads from a Hugging Face config.json —
+/// <c>llama</c> (with Llama 3 RoPE scaling), <c>qwen2</c>, <c>qwen3</c>, <c>mistral</c> — optionally with DeepSeek-V3's
+/// features (MLA, DeepSeekMoE, multi-token prediction), each switched on by its own fields. Field names in config.json
+/// follow transformers' config classes (snake_case of these property names), so a checkpoint folder loads with
+/// <c>AutoModelForCausalLM</c>; with every V3 feature off the file is exactly a config of <see cref="ModelType"/>.
 /// </summary>
-public sealed record ModelConfig
+public sealed partial record ModelConfig
 {
+    /// <summary>The families Aha implements, by config.json <c>model_type</c>.</summary>
+    public static IReadOnlyList<string> Families { get; } = ["llama", "qwen2", "qwen3", "mistral", "deepseek_v3"];
+
+    /// <summary>
+    /// The family (config.json <c>model_type</c>): llama, qwen2, qwen3 or mistral; deepseek_v3 is written whenever a V3
+    /// feature is on. It picks the family's fixed choices: Qwen2's q/k/v biases, Qwen3's per-head q/k norms.
+    /// </summary>
+    [JsonIgnore] public string ModelType { get; init; } = "llama";
     public int VocabSize { get; init; } = 264;
     public int HiddenSize { get; init; } = 128;
     public int IntermediateSize { get; init; } = 344;
@@ -22,8 +29,19 @@ public sealed record ModelConfig
     public double RopeTheta { get; init; } = 10000.0;
     public double RmsNormEps { get; init; } = 1e-5;
     public bool TieWordEmbeddings { get; init; }
-    /// <summary>q/k/v projections with bias (Qwen2); o_proj never has one.</summary>
+    /// <summary>Biases on q/k/v/o (llama, qwen3; DeepSeek-V3's q_a/kv_a/o). Qwen2 always has q/k/v biases and no o bias, whatever this says.</summary>
     public bool AttentionBias { get; init; }
+    /// <summary>Biases on gate/up/down (llama's mlp_bias).</summary>
+    public bool MlpBias { get; init; }
+    /// <summary>Llama 3 RoPE scaling; null = plain RoPE (rope_scaling null or type "default").</summary>
+    [JsonIgnore] public RopeScaling? RopeScaling { get; init; }
+    /// <summary>The dtype the weights are stored in (config.json <c>torch_dtype</c>): float32, bfloat16 or float16. Saves use it.</summary>
+    [JsonIgnore] public string TorchDtype { get; init; } = "float32";
+    /// <summary>
+    /// config.json fields Aha reads past (checked harmless) and writes back verbatim, name → JSON text, so a saved
+    /// fine-tune carries the same fields as its input (use_cache, sliding_window with the window off, transformers_version, …).
+    /// </summary>
+    [JsonIgnore] public IReadOnlyDictionary<string, string> PassThrough { get; init; } = new Dictionary<string, string>();
     public int BosTokenId { get; init; } = 256;
     public int EosTokenId { get; init; } = 257;
     public int? PadTokenId { get; init; } = 258;
@@ -58,7 +76,24 @@ public sealed record ModelConfig
     /// <summary>D, sequential multi-token-prediction modules (DeepSeek-V3: 1); 0 = off. Used in training only.</summary>
     public int NumNextnPredictLayers { get; init; }
 
-    [JsonIgnore] public int HeadDim => HiddenSize / NumAttentionHeads;
+    readonly int? _headDim;
+    /// <summary>Per-head width of q/k/v: config.json head_dim when given (Qwen3, Llama 3.2 may differ from hidden/heads), else hidden_size / num_attention_heads.</summary>
+    [JsonIgnore] public int HeadDim { get => _headDim ?? HiddenSize / Math.Max(1, NumAttentionHeads); init => _headDim = value; }
+    /// <summary>The tensor dtype of <see cref="TorchDtype"/>, in which checkpoints of this model are saved.</summary>
+    [JsonIgnore] public TorchSharp.torch.ScalarType StorageDtype => TorchDtype switch
+    {
+        "bfloat16" => TorchSharp.torch.ScalarType.BFloat16,
+        "float16" => TorchSharp.torch.ScalarType.Float16,
+        _ => TorchSharp.torch.ScalarType.Float32,
+    };
+    /// <summary>Whether head_dim was given rather than derived.</summary>
+    [JsonIgnore] public bool HasExplicitHeadDim => _headDim is not null;
+    /// <summary>q/k/v projections carry a bias: attention_bias, or always in Qwen2.</summary>
+    [JsonIgnore] public bool QkvBias => AttentionBias || ModelType == "qwen2";
+    /// <summary>o_proj carries a bias: attention_bias, except in Qwen2 (never).</summary>
+    [JsonIgnore] public bool OutputBias => AttentionBias && ModelType != "qwen2";
+    /// <summary>Qwen3's RMSNorm over head_dim of each query and key head before RoPE (q_norm, k_norm).</summary>
+    [JsonIgnore] public bool UsesQkNorm => ModelType == "qwen3";
     [JsonIgnore] public bool UsesMla => KvLoraRank is > 0;
     [JsonIgnore] public bool UsesMoe => NRoutedExperts is > 0;
     [JsonIgnore] public bool UsesMtp => NumNextnPredictLayers > 0;
@@ -78,11 +113,14 @@ public sealed record ModelConfig
         Require(IntermediateSize > 0, $"intermediate_size must be positive (got {IntermediateSize}).");
         Require(NumHiddenLayers > 0, $"num_hidden_layers must be positive (got {NumHiddenLayers}).");
         Require(NumAttentionHeads > 0, $"num_attention_heads must be positive (got {NumAttentionHeads}).");
+        Require(Families.Contains(ModelType), $"model_type '{ModelType}' is not a family Aha implements ({string.Join(", ", Families)}).");
+        Require(TorchDtype is "float32" or "bfloat16" or "float16", $"torch_dtype '{TorchDtype}' is not supported; use float32, bfloat16 or float16.");
         if (UsesMla) ValidateMla(Require);
         else
         {
-            Require(HiddenSize % NumAttentionHeads == 0, $"hidden_size ({HiddenSize}) must be a multiple of num_attention_heads ({NumAttentionHeads}).");
-            Require(HeadDim % 2 == 0, $"head dim hidden_size/num_attention_heads = {HeadDim} must be even for rotary embeddings.");
+            Require(_headDim is not null || HiddenSize % NumAttentionHeads == 0,
+                $"hidden_size ({HiddenSize}) must be a multiple of num_attention_heads ({NumAttentionHeads}), or head_dim must be given.");
+            Require(HeadDim > 0 && HeadDim % 2 == 0, $"head_dim = {HeadDim} must be a positive even number for rotary embeddings.");
             Require(NumKeyValueHeads > 0 && NumAttentionHeads % NumKeyValueHeads == 0,
                 $"num_attention_heads ({NumAttentionHeads}) must be a multiple of num_key_value_heads ({NumKeyValueHeads}).");
         }
@@ -91,6 +129,10 @@ public sealed record ModelConfig
         Require(MaxPositionEmbeddings > 0, $"max_position_embeddings must be positive (got {MaxPositionEmbeddings}).");
         Require(RopeTheta > 0, $"rope_theta must be positive (got {RopeTheta}).");
         Require(RmsNormEps > 0, $"rms_norm_eps must be positive (got {RmsNormEps}).");
+        if (RopeScaling is { } r)
+            Require(r.Factor >= 1 && r.LowFreqFactor > 0 && r.HighFreqFactor > r.LowFreqFactor && r.OriginalMaxPositionEmbeddings > 0,
+                $"rope_scaling (llama3) needs factor >= 1, 0 < low_freq_factor < high_freq_factor and original_max_position_embeddings > 0 " +
+                $"(got factor {r.Factor}, low {r.LowFreqFactor}, high {r.HighFreqFactor}, original {r.OriginalMaxPositionEmbeddings}).");
         foreach (var (name, id) in new[] { ("bos_token_id", BosTokenId), ("eos_token_id", EosTokenId), ("pad_token_id", PadTokenId ?? 0) })
             Require(id >= 0 && id < VocabSize, $"{name} = {id} is outside the vocabulary [0, {VocabSize}).");
         return this;
@@ -119,104 +161,4 @@ public sealed record ModelConfig
     }
 
     static string Show(int? value) => value?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "null";
-
-    static readonly JsonSerializerOptions Json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        WriteIndented = true,
-    };
-
-    static readonly string[] DeepSeekKeys =
-    [
-        "q_lora_rank", "kv_lora_rank", "qk_rope_head_dim", "qk_nope_head_dim", "v_head_dim", "n_routed_experts", "n_shared_experts",
-        "num_experts_per_tok", "moe_intermediate_size", "first_k_dense_replace", "routed_scaling_factor", "norm_topk_prob",
-        "num_nextn_predict_layers",
-    ];
-
-    // Written for Hugging Face and checked on reading; not properties because Aha supports only these values.
-    static readonly string[] FixedKeys =
-        ["architectures", "model_type", "hidden_act", "mlp_bias", "torch_dtype", "head_dim", "scoring_func", "topk_method", "n_group", "topk_group", "rope_interleave"];
-
-    /// <summary>Hugging Face config.json text: <c>LlamaForCausalLM</c>, or <c>DeepseekV3ForCausalLM</c> when any V3 feature is on.</summary>
-    public string ToJson()
-    {
-        var node = JsonSerializer.SerializeToNode(this, Json)!.AsObject();
-        if (!IsDeepSeekV3) foreach (var key in DeepSeekKeys) node.Remove(key);
-        node["architectures"] = new JsonArray(IsDeepSeekV3 ? "DeepseekV3ForCausalLM" : "LlamaForCausalLM");
-        node["model_type"] = IsDeepSeekV3 ? "deepseek_v3" : "llama";
-        node["hidden_act"] = "silu";
-        node["mlp_bias"] = false;
-        node["torch_dtype"] = "float32";
-        node["head_dim"] = RopeDim; // Hugging Face's DeepseekV3 sizes its rotary tables from head_dim; for Llama this is the head dim
-        if (!IsDeepSeekV3) return node.ToJsonString(Json);
-        node["q_lora_rank"] = QLoraRank is > 0 ? QLoraRank : null;
-        node["scoring_func"] = "sigmoid";
-        node["topk_method"] = "noaux_tc";
-        node["n_group"] = 1;     // no group-limited routing
-        node["topk_group"] = 1;
-        node["rope_interleave"] = false; // Aha rotates halves (rotate_half); Hugging Face's V3 default is interleaved pairs
-        // Hugging Face builds an MoE block in every layer from first_k_dense_replace on; all dense says "MoE off".
-        if (!UsesMoe) node["first_k_dense_replace"] = NumHiddenLayers;
-        return node.ToJsonString(Json);
-    }
-
-    /// <summary>Reads config.json text; <paramref name="source"/> names the file in error messages.</summary>
-    public static ModelConfig FromJson(string json, string source = "config.json")
-    {
-        // A field of the wrong JSON kind (an object where a string goes) surfaces as InvalidOperationException from GetValue.
-        // Validate's own ArgumentExceptions are already turned into InvalidDataException inside Parse.
-        try { return Parse(json, source); }
-        catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException)
-        {
-            // ArgumentException: JsonObject reports a repeated key lazily, as a dictionary insert.
-            throw new InvalidDataException($"{source}: a field has the wrong type or appears twice ({e.Message}). Re-save the checkpoint or fix the file.", e);
-        }
-    }
-
-    static ModelConfig Parse(string json, string source)
-    {
-        JsonObject node;
-        try { node = JsonNode.Parse(json)?.AsObject() ?? throw new JsonException("empty document"); }
-        catch (Exception e) when (e is JsonException or InvalidOperationException)
-        {
-            throw new InvalidDataException($"{source}: not a JSON object ({e.Message}). Re-save the checkpoint or fix the file.", e);
-        }
-        string type = node["model_type"]?.GetValue<string>() ?? "llama";
-        if (type is not ("llama" or "deepseek_v3"))
-            throw new InvalidDataException($"{source}: model_type '{type}' is not supported here; expected 'llama' or 'deepseek_v3'.");
-        if (node["hidden_act"]?.GetValue<string>() is { } act && act != "silu")
-            throw new InvalidDataException($"{source}: hidden_act '{act}' is not supported; expected 'silu'.");
-        if (type == "llama" && node["head_dim"] is { } hd && node["hidden_size"] is { } hs && node["num_attention_heads"] is { } nh
-            && hd.GetValue<int>() * nh.GetValue<int>() != hs.GetValue<int>())
-            throw new InvalidDataException($"{source}: head_dim × num_attention_heads must equal hidden_size.");
-        if (type == "deepseek_v3") CheckDeepSeekFixedValues(node, source);
-        foreach (var key in FixedKeys) node.Remove(key);
-        try
-        {
-            var config = node.Deserialize<ModelConfig>(Json) ?? throw new JsonException("null config");
-            if (!config.UsesMoe) config = config with { FirstKDenseReplace = 0 }; // see ToJson: "all dense" written as L
-            return config.Validate();
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{source}: {e.Message}", e);
-        }
-        catch (ArgumentException e)
-        {
-            throw new InvalidDataException($"{source}: {e.Message}", e);
-        }
-    }
-
-    static void CheckDeepSeekFixedValues(JsonObject node, string source)
-    {
-        void Require(bool ok, string message) { if (!ok) throw new InvalidDataException($"{source}: {message}"); }
-        string? Text(string key) => node[key]?.GetValue<string>();
-        int? Number(string key) => node[key]?.GetValue<int>();
-        Require(Text("scoring_func") is null or "sigmoid", $"scoring_func '{Text("scoring_func")}' is not supported; Aha routes by sigmoid affinity ('sigmoid').");
-        Require(Text("topk_method") is null or "noaux_tc", $"topk_method '{Text("topk_method")}' is not supported; expected 'noaux_tc' (bias-corrected top-k).");
-        Require((Number("topk_group") ?? 1) >= (Number("n_group") ?? 1),
-            $"group-limited routing (n_group {Number("n_group")}, topk_group {Number("topk_group")}) is not supported; set both to 1.");
-        Require(node["rope_interleave"]?.GetValue<bool>() != true,
-            "rope_interleave true (DeepSeek's released weights) is not supported; Aha rotates halves: set rope_interleave false.");
-    }
 }

@@ -28,7 +28,7 @@ public sealed record ModelSize(long TotalParameters, long ActiveParameters, long
                 routed = expert * config.NRoutedExperts!.Value;
                 if (layer < config.NumHiddenLayers) active += expert * config.NumExpertsPerTok!.Value;
             }
-            else shared += 3 * c * config.IntermediateSize;
+            else shared += 3 * c * config.IntermediateSize + (config.MlpBias ? 2 * config.IntermediateSize + c : 0);
             if (layer >= config.NumHiddenLayers)
             {
                 long extra = 2 * c + 2 * c * c + c; // enorm, hnorm, eh_proj, shared_head.norm
@@ -51,7 +51,8 @@ public sealed record ModelSize(long TotalParameters, long ActiveParameters, long
         if (!config.UsesMla)
         {
             long d = config.HeadDim, kv = config.NumKeyValueHeads;
-            return c * h * d + 2 * c * kv * d + bias * (h * d + 2 * kv * d) + h * d * c;
+            long qkvBias = config.QkvBias ? h * d + 2 * kv * d : 0, oBias = config.OutputBias ? c : 0, qkNorm = config.UsesQkNorm ? 2 * d : 0;
+            return c * h * d + 2 * c * kv * d + qkvBias + h * d * c + oBias + qkNorm;
         }
         long nope = config.QkNopeHeadDim!.Value, rope = config.QkRopeHeadDim!.Value, dv = config.VHeadDim!.Value, rank = config.KvLoraRank!.Value;
         long query = config.QLoraRank is > 0 and int q

@@ -14,13 +14,15 @@ internal sealed class RotaryEmbedding : IDisposable
 {
     readonly int _headDim;
     readonly double _theta;
+    readonly RopeScaling? _scaling;
     Tensor _cos; // (L, D)
     Tensor _sin; // (L, D), first half negated: rotate_half's sign folded in (see Apply)
 
-    public RotaryEmbedding(int headDim, double theta, int length, Device? device)
+    public RotaryEmbedding(int headDim, double theta, int length, Device? device, RopeScaling? scaling = null)
     {
         _headDim = headDim;
         _theta = theta;
+        _scaling = scaling;
         (_cos, _sin) = Tables(length, device ?? CPU);
     }
 
@@ -29,10 +31,27 @@ internal sealed class RotaryEmbedding : IDisposable
         using var scope = NewDisposeScope();
         var exponents = arange(0, _headDim, 2, dtype: int64, device: device).to(float32) / _headDim;
         var invFreq = 1.0f / pow(_theta, exponents);                                   // (D/2)
+        if (_scaling is { } scaling) invFreq = Llama3(invFreq, scaling);
         var freqs = outer(arange(length, dtype: int64, device: device).to(float32), invFreq); // (L, D/2)
         var emb = cat([freqs, freqs], -1);                                              // (L, D)
         var sin = freqs.sin();
         return (emb.cos().DetachFromDisposeScope(), cat([sin.neg(), sin], -1).DetachFromDisposeScope());
+    }
+
+    /// <summary>
+    /// Llama 3's frequency scaling, as transformers' <c>_compute_llama3_parameters</c> computes it (in float32, the
+    /// inverse frequencies' dtype): low frequencies divided by factor, high ones kept, a linear blend in wavelength between.
+    /// </summary>
+    static Tensor Llama3(Tensor invFreq /* (D/2) */, RopeScaling s)
+    {
+        double lowWavelength = s.OriginalMaxPositionEmbeddings / s.LowFreqFactor;   // longer than this: slowed by factor
+        double highWavelength = s.OriginalMaxPositionEmbeddings / s.HighFreqFactor; // shorter than this: unchanged
+        var wavelength = 2 * Math.PI / invFreq;
+        var scaled = where(wavelength > lowWavelength, invFreq / s.Factor, invFreq);
+        var smooth = (s.OriginalMaxPositionEmbeddings / wavelength - s.LowFreqFactor) / (s.HighFreqFactor - s.LowFreqFactor);
+        var smoothed = (1 - smooth) * scaled / s.Factor + smooth * scaled;
+        var medium = (wavelength < highWavelength).logical_not().logical_and((wavelength > lowWavelength).logical_not());
+        return where(medium, smoothed, scaled);
     }
 
     /// <summary>

@@ -80,7 +80,8 @@ public class EngineTests
         using var model = NewModel();
         var generator = new Engine(model);
         var free = generator.Generate(Requests(Prompts), Greedy);
-        int stopToken = free[0].TokenIds[3]; // row 0 will meet this token by its fourth step at the latest
+        // Row 0 meets this token by its fourth step at the latest; row 2 does not within five, so its predicate stops it.
+        int stopToken = free[0].TokenIds.Take(4).First(t => !free[2].TokenIds.Take(5).Contains(t));
 
         var stopped = generator.Generate(Requests(Prompts), Greedy with { StopTokenIds = [stopToken] }, (row, ids) => row == 2 && ids.Count == 5);
         int firstHit = free[0].TokenIds.ToList().IndexOf(stopToken);

@@ -1,0 +1,36 @@
+using System.Text.Json.Nodes;
+using Aha.Tests.Model;
+
+namespace Aha.Tests.Training;
+
+/// <summary>The commands on a published-layout checkpoint folder (Qwen3 family, BF16, two shards).</summary>
+public class FamilyCliTests
+{
+    static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
+
+    [Fact]
+    public void Info_names_the_family_its_choices_and_the_stored_dtype()
+    {
+        using var temp = new TempDirectory();
+        string folder = FamilyGolden.CopyWithTokenizer("qwen3", temp);
+        int code = CliProcess.Run(Timeout, out var stdout, out var stderr, "info", "--model", folder);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("arch:       qwen3 (q/k norm, head_dim 32, tied head)", stdout);
+        Assert.Contains("weights:    bfloat16 (BFloat16), 2 shards", stdout);
+    }
+
+    [Fact]
+    public void Generate_computes_in_bfloat16_when_asked_and_refuses_an_unknown_dtype()
+    {
+        using var temp = new TempDirectory();
+        string folder = FamilyGolden.CopyWithTokenizer("qwen2", temp);
+        int code = CliProcess.Run(Timeout, out var stdout, out var stderr, "generate", "--model", folder, "--prompt", "hi",
+            "--max-tokens", "4", "--temperature", "0", "--json", "--threads", "1", "--device", "cpu", "--dtype", "bfloat16");
+        Assert.True(code == 0, stderr);
+        Assert.Equal(4, JsonNode.Parse(stdout.Trim())!["tokens"]!.GetValue<int>());
+
+        code = CliProcess.Run(Timeout, out _, out stderr, "generate", "--model", folder, "--prompt", "hi", "--dtype", "float16");
+        Assert.NotEqual(0, code);
+        Assert.Contains("--dtype 'float16' is not supported; use float32 or bfloat16.", stderr);
+    }
+}
