@@ -80,7 +80,6 @@ static class BenchFaultsCommand
             {
                 rows.Add(($"kill -9 {report.Name}: kills (inside a save) / resumes / differences / crashes",
                     $"{report.Kills} ({report.KillsInsideSave}) / {report.Resumes} / {report.Differences.Count} / {report.Crashes}"));
-                if (report.KnownBugHits > 0) rows.Add(($"kill -9 {report.Name}: known-bug hits (issue 12 orphan folder)", report.KnownBugHits.ToString(CultureInfo.InvariantCulture)));
                 findings.AddRange(report.Differences.Select(d => $"kill {report.Name}: {d}"));
             }
             foreach (string finding in findings.Take(30)) Log($"finding: {finding}");
@@ -93,7 +92,6 @@ static class BenchFaultsCommand
                 ["kills_inside_save"] = reports.Sum(x => x.KillsInsideSave),
                 ["resumes"] = reports.Sum(x => x.Resumes),
                 ["differences"] = reports.Sum(x => x.Differences.Count),
-                ["known_bug_hits"] = reports.Sum(x => x.KnownBugHits),
                 ["crashes"] = reports.Sum(x => x.Crashes) + fuzzFailed,
                 ["corrupt_file_cases"] = corrupt.Count,
                 ["corrupt_file_failures"] = corruptFailed,
