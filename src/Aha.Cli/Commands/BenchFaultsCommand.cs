@@ -10,7 +10,8 @@ namespace Aha.Cli.Commands;
 /// <summary>
 /// `aha bench faults`: the fault-injection campaign (minutes; not in CI). kill -9 of the real CLI at seeded random points
 /// for pretrain, SFT and GRPO, resumed and compared with an uninterrupted run; a full disk at every file of a save (injected,
-/// and a real size-limited tmpfs where mounting is allowed); read-only run folders; the corrupt-checkpoint table; input fuzzing.
+/// and a real size-limited tmpfs where mounting is allowed); read-only run folders; the corrupt-checkpoint table; input fuzzing;
+/// NaN/∞ injected into the loss, gradients and weights of each trainer.
 /// </summary>
 static class BenchFaultsCommand
 {
@@ -21,7 +22,7 @@ static class BenchFaultsCommand
         var seed = new Option<int>("--seed") { Description = "Seed of kill times, corruptions and mutations.", DefaultValueFactory = _ => 1 };
         var work = new Option<string?>("--work") { Description = "Scratch folder (default: a new temporary folder, deleted afterwards)." };
         var threads = RunOptions.NewThreads();
-        var command = new Command("faults", "kill -9, disk full, read-only folders, corrupt checkpoints and fuzzed input against the real CLI; a table, then one JSON line.")
+        var command = new Command("faults", "kill -9, disk full, read-only folders, corrupt checkpoints, NaN/∞ and fuzzed input against the real CLI; a table, then one JSON line.")
         {
             kills, fuzz, seed, work, threads,
         };
@@ -69,6 +70,14 @@ static class BenchFaultsCommand
             // kill -9 campaigns.
             string baseModel = Path.Combine(dir, "base");
             Must(Execute([.. KillCampaigns.BaseModel(baseModel, t)]), "the SFT/GRPO base model");
+
+            // NaN/∞ in the loss, the gradients and the weights of each trainer.
+            var nonFinite = NonFiniteCases.Run(NonFiniteCases.Cases(baseModel, t, s), dir, (a, e) => Execute(a, new(e)));
+            int nonFiniteFailed = nonFinite.Count(o => !o.Passed);
+            findings.AddRange(nonFinite.Where(o => !o.Passed).Select(o => $"non-finite {o.Case.Trainer} {o.Case.Injection}: {o.Problem}"));
+            rows.Add(("NaN/∞ in loss, gradients, weights (pretrain, sft, grpo): cases (failed)", $"{nonFinite.Count} ({nonFiniteFailed})"));
+            Log($"non-finite: {nonFinite.Count} cases, {nonFiniteFailed} failed");
+
             var harness = new KillHarness(Start, TimeSpan.FromMinutes(5)) { Log = Log };
             var reports = new[]
             {
@@ -80,7 +89,6 @@ static class BenchFaultsCommand
             {
                 rows.Add(($"kill -9 {report.Name}: kills (inside a save) / resumes / differences / crashes",
                     $"{report.Kills} ({report.KillsInsideSave}) / {report.Resumes} / {report.Differences.Count} / {report.Crashes}"));
-                if (report.KnownBugHits > 0) rows.Add(($"kill -9 {report.Name}: known-bug hits (issue 12 orphan folder)", report.KnownBugHits.ToString(CultureInfo.InvariantCulture)));
                 findings.AddRange(report.Differences.Select(d => $"kill {report.Name}: {d}"));
             }
             foreach (string finding in findings.Take(30)) Log($"finding: {finding}");
@@ -93,7 +101,6 @@ static class BenchFaultsCommand
                 ["kills_inside_save"] = reports.Sum(x => x.KillsInsideSave),
                 ["resumes"] = reports.Sum(x => x.Resumes),
                 ["differences"] = reports.Sum(x => x.Differences.Count),
-                ["known_bug_hits"] = reports.Sum(x => x.KnownBugHits),
                 ["crashes"] = reports.Sum(x => x.Crashes) + fuzzFailed,
                 ["corrupt_file_cases"] = corrupt.Count,
                 ["corrupt_file_failures"] = corruptFailed,
@@ -103,6 +110,8 @@ static class BenchFaultsCommand
                 ["disk_full_failures"] = fullFailed,
                 ["tmpfs"] = tmpfs,
                 ["read_only_failures"] = readOnlyFailed,
+                ["nonfinite_cases"] = nonFinite.Count,
+                ["nonfinite_failures"] = nonFiniteFailed,
                 ["seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 1),
             };
             if (r.GetValue(work) is null) Directory.Delete(dir, recursive: true);

@@ -27,7 +27,7 @@ public static class InputFuzzer
 {
     static byte[] Utf8(string text) => Encoding.UTF8.GetBytes(text);
 
-    /// <summary>Every fuzz target: training JSONL (texts, prompt/completion, conversations), task datasets (JSONL, Parquet), config.json, tokenizer.json, generation_config.json, model outputs.</summary>
+    /// <summary>Every fuzz target: training JSONL (texts, prompt/completion, conversations), task datasets (JSONL, Parquet), config.json, tokenizer.json (Aha's byte tokenizer and a Hugging Face BPE folder), tokenizer_config.json, chat templates, generation_config.json, model outputs.</summary>
     public static IReadOnlyList<FuzzTarget> Targets(byte[] parquetSeed)
     {
         var config = ModelPresets.Get("tiny", 64);
@@ -64,6 +64,7 @@ public static class InputFuzzer
                 p => GenerationConfig.FromJson(System.IO.File.ReadAllText(p), p), invalid, File),
             new("model outputs to verifiers and rewards", "completion.txt",
                 Utf8("<think>7 * 6 = 42, so\n</think>\n<answer>\\boxed{\\frac{84}{2}}</answer> #### 42"), p => Verify(System.IO.File.ReadAllText(p)), [], (_, _) => false),
+            .. HfTokenizerFuzz.Targets(),
         ];
     }
 
@@ -72,6 +73,7 @@ public static class InputFuzzer
     {
         var random = new Random(seed);
         string path = Path.Combine(scratch, target.FileName);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         int accepted = 0, rejected = 0;
         var failures = new List<string>();
         for (int i = 0; i < cases; i++)

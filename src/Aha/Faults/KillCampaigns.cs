@@ -25,15 +25,10 @@ public static class KillCampaigns
          "--eval-every", "4", "--log-every", "1000", "--threads", S(threads), "--device", "cpu"], kills, seed);
 
     /// <summary>
-    /// GRPO on the synthetic addition task, without a reference reset: resuming past a reset is a known gap (issue 12:
-    /// the reset reference is not saved), left to the run-loop work. So is the other known bug this campaign tolerates:
-    /// a kill between a save's rename and the 'latest' update leaves a step folder GRPO then refuses to overwrite.
+    /// GRPO on the synthetic addition task with a reference reset every 3 steps, so kills land before, inside and after
+    /// the save that first carries reference.safetensors, and resumes past a reset must restore the reset reference.
     /// </summary>
     public static KillCampaign Grpo(string baseModel, int kills, int steps, int threads, int seed) => new("grpo",
         ["grpo", "--model", baseModel, "--task", "addition", "--prompts", "2", "--group-size", "2", "--max-tokens", "8", "--steps", S(steps),
-         "--save-every", "1", "--ref-reset", "0", "--threads", S(threads), "--device", "cpu"], kills, seed, MeanStepSeconds: 0.6,
-        KnownBug: GrpoOrphanBug);
-
-    /// <summary>The error of the known GRPO orphan-folder bug (issue 12), which the run-loop branch fixes.</summary>
-    public const string GrpoOrphanBug = "already exists; refusing to overwrite a saved checkpoint";
+         "--save-every", "1", "--ref-reset", "3", "--threads", S(threads), "--device", "cpu"], kills, seed, MeanStepSeconds: 0.6);
 }

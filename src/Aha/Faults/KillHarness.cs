@@ -7,15 +7,11 @@ namespace Aha.Faults;
 /// <summary>One trainer's kill -9 campaign: the command (without --out/--resume) and how many kills.</summary>
 /// <param name="Args">The `aha` arguments of a complete run, e.g. pretrain --steps 12 --save-every 1 … (no --out, no --resume).</param>
 /// <param name="MeanStepSeconds">Rough seconds per step (with its save); kills land up to 2.5 steps after the first new metrics row.</param>
-/// <param name="KnownBug">An error text that marks a failed resume as a known, separately tracked bug rather than a new finding:
-/// the harness counts it, starts the killed run again from scratch and goes on with the remaining kill points.</param>
-public sealed record KillCampaign(string Name, IReadOnlyList<string> Args, int Kills, int Seed, double MeanStepSeconds = 0.5, string? KnownBug = null);
+public sealed record KillCampaign(string Name, IReadOnlyList<string> Args, int Kills, int Seed, double MeanStepSeconds = 0.5);
 
 /// <summary>What a campaign found.</summary>
 public sealed record KillReport(string Name, int Kills, int KillsInsideSave, int Resumes, int Crashes, IReadOnlyList<string> Differences, double Seconds)
 {
-    /// <summary>Resumes that failed with the campaign's <see cref="KillCampaign.KnownBug"/> text.</summary>
-    public int KnownBugHits { get; init; }
     /// <summary>Complete killed runs compared with the uninterrupted one.</summary>
     public int Compared { get; init; }
 }
@@ -42,7 +38,7 @@ public sealed class KillHarness(Func<IReadOnlyList<string>, ProcessStartInfo> st
         if (code != 0) throw new InvalidOperationException($"{campaign.Name}: the uninterrupted run failed (exit {code}):\n{stderr}");
 
         var random = new Random(campaign.Seed);
-        int kills = 0, insideSave = 0, resumes = 0, crashes = 0, known = 0, compared = 0;
+        int kills = 0, insideSave = 0, resumes = 0, crashes = 0, compared = 0;
         var differences = new List<string>();
         var env = new Dictionary<string, string> { ["AHA_FAULT_SAVE_DELAY_MS"] = SaveDelayMs.ToString(System.Globalization.CultureInfo.InvariantCulture) };
         while (true)
@@ -60,13 +56,6 @@ public sealed class KillHarness(Func<IReadOnlyList<string>, ProcessStartInfo> st
                 Log($"{campaign.Name}: kill {kills} after {delay:F2}s past the first new step{(inSave ? " (inside a save)" : "")}; latest {Latest(killed)}");
                 continue;
             }
-            if (exit != 0 && campaign.KnownBug is { } bug && err.Contains(bug, StringComparison.Ordinal))
-            {
-                known++;
-                Log($"{campaign.Name}: resume after kill {kills} hit the known bug ({bug}); starting the killed run again from scratch");
-                Directory.Delete(killed, recursive: true);
-                continue;
-            }
             if (exit != 0 || err.Contains("   at ", StringComparison.Ordinal))
             {
                 // A resume that fails is the finding; resuming again would only repeat it.
@@ -81,7 +70,7 @@ public sealed class KillHarness(Func<IReadOnlyList<string>, ProcessStartInfo> st
             Log($"{campaign.Name}: finished before kill {kills + 1}; starting the killed run again from scratch");
             Directory.Delete(killed, recursive: true);
         }
-        return new(campaign.Name, kills, insideSave, resumes, crashes, differences, clock.Elapsed.TotalSeconds) { KnownBugHits = known, Compared = compared };
+        return new(campaign.Name, kills, insideSave, resumes, crashes, differences, clock.Elapsed.TotalSeconds) { Compared = compared };
     }
 
     static string Latest(string run)
@@ -141,7 +130,7 @@ public sealed class KillHarness(Func<IReadOnlyList<string>, ProcessStartInfo> st
         var differences = new List<string>();
         string a = Latest(reference), b = Latest(candidate);
         if (a != b) return [$"latest is {b}, the uninterrupted run's is {a}"];
-        foreach (string file in new[] { Checkpoint.ModelFile, Checkpoint.OptimizerFile, Checkpoint.StateFile, Checkpoint.ConfigFile })
+        foreach (string file in new[] { Checkpoint.ModelFile, Checkpoint.OptimizerFile, Checkpoint.StateFile, Checkpoint.ConfigFile, Training.GrpoTrainer.ReferenceFile })
         {
             string x = Path.Combine(reference, a, file), y = Path.Combine(candidate, b, file);
             if (!File.Exists(x) && !File.Exists(y)) continue;

@@ -71,9 +71,13 @@ public sealed class HfTokenizer : ITokenizer
         JsonDocument doc;
         try { doc = JsonDocument.Parse(File.ReadAllBytes(path)); }
         catch (JsonException e) { throw new InvalidDataException($"{path}: not valid JSON ({e.Message}). Copy the file again from the model it came from.", e); }
+        // Parsed before the try below, so its own errors name tokenizer_config.json rather than tokenizer.json.
+        var config = HfConfig.Load(directory);
         using (doc)
+        try
         {
             var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{path}: the top level is {root.ValueKind}, not an object; this is not a Hugging Face tokenizer.json.");
             if (!root.TryGetProperty("model", out var m) || m.ValueKind != JsonValueKind.Object)
                 throw new InvalidDataException($"{path}: no model object; this is not a Hugging Face tokenizer.json.");
             var type = m.TryGetProperty("type", out var t) ? t.GetString() : "BPE"; // Rust infers BPE from vocab + merges
@@ -104,7 +108,13 @@ public sealed class HfTokenizer : ITokenizer
                         Flag(a, "single_word", false), Flag(a, "lstrip", false), Flag(a, "rstrip", false), Flag(a, "normalized", !special)));
                 }
             var pipeline = TokenizerPipeline.Parse(root, path, token => assigned.TryGetValue(token, out var id) ? id : model.TokenToId(token));
-            return new HfTokenizer(directory, model, pre, pipeline, HfConfig.Load(directory), added);
+            return new HfTokenizer(directory, model, pre, pipeline, config, added);
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or KeyNotFoundException or OverflowException)
+        {
+            // JsonElement's accessors throw these on a field of the wrong kind (a string where a number belongs, an
+            // integer out of range, a lone surrogate in a string): a damaged or foreign file, not a bug of the caller.
+            throw new InvalidDataException($"{path}: a field has the wrong JSON type or invalid text ({e.Message}). Copy the file again from the model it came from.", e);
         }
 
         static bool Flag(JsonElement e, string name, bool fallback) =>

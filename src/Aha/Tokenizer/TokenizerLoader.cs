@@ -33,8 +33,9 @@ public static class TokenizerLoader
         {
             throw new InvalidDataException($"{file}: not valid JSON ({e.Message}). The file is damaged; copy it again from where the model came from.", e);
         }
-        if (root?["added_tokens"] is not JsonArray added || root["model"]?["merges"] is JsonArray { Count: > 0 }) return false;
-        var texts = added.Select(t => t?["content"]?.GetValueKind() == JsonValueKind.String ? t["content"]!.GetValue<string>() : null).ToHashSet();
+        // Any shape goes through 'as': a top level or token that is not an object is the loader's to reject by name, not a crash here.
+        if ((root as JsonObject)?["added_tokens"] is not JsonArray added || ((root as JsonObject)?["model"] as JsonObject)?["merges"] is JsonArray { Count: > 0 }) return false;
+        var texts = added.Select(t => (t as JsonObject)?["content"] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null).ToHashSet();
         return ByteTokenizer.SpecialTokens.All(t => texts.Contains(t.Text));
     }
 }

@@ -125,20 +125,51 @@ public sealed partial class RunLoop
     }
 
     /// <summary>
-    /// A step folder newer than the starting point is the orphan of a save killed before <c>latest</c> moved to it;
-    /// the resumed run rewrites it identically, and leaving it would block that save.
+    /// A step folder newer than the starting point is either the orphan of a save killed before <c>latest</c> moved to
+    /// it (complete, so it validates: the resumed run rewrites it identically, and leaving it would block that save), or a
+    /// checkpoint the resume skipped because it does not validate. The orphan is deleted; the damaged one is evidence, so
+    /// it is moved aside to <c>step-N.damaged</c>, which loads and pruning ignore.
     /// </summary>
     void RemoveCheckpointsAfter(long step)
     {
         if (RunDirectory is null || !Directory.Exists(RunDirectory)) return;
-        foreach (var dir in Directory.EnumerateDirectories(RunDirectory))
+        foreach (var dir in Directory.EnumerateDirectories(RunDirectory).ToList())
         {
             var match = StepFolder().Match(Path.GetFileName(dir));
             if (!match.Success || long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) <= step) continue;
+            if (Checkpoint.Validate(dir) is { } problem)
+            {
+                string aside = MoveAside(dir);
+                RepointLatest(Path.GetFileName(dir), step);
+                Warn($"moving {dir} aside to {Path.GetFileName(aside)}: it was skipped on resume as damaged ({problem}); kept for inspection, " +
+                     "ignored by loads and pruning. Its steps will be trained again.");
+                continue;
+            }
             Warn($"removing {dir}: newer than the checkpoint this run starts from (a save interrupted before 'latest' moved); it will be written again.");
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    /// <summary>A 'latest' that named the folder just moved aside now names the checkpoint this run starts from, so a kill before the next save resumes without a warning.</summary>
+    void RepointLatest(string movedName, long step)
+    {
+        string pointer = Path.Combine(RunDirectory!, Checkpoint.LatestFile);
+        string start = Checkpoint.StepName(step);
+        if (File.Exists(pointer) && File.ReadAllText(pointer).Trim() == movedName && Directory.Exists(Path.Combine(RunDirectory!, start)))
+            Durable.ReplaceText(pointer, start + "\n");
+    }
+
+    /// <summary>Renames a damaged step folder to <c>step-N.damaged</c> (or <c>.damaged-2</c>, … when an earlier one is there).</summary>
+    static string MoveAside(string dir)
+    {
+        string target = dir + DamagedSuffix;
+        for (int i = 2; Directory.Exists(target) || File.Exists(target); i++) target = $"{dir}{DamagedSuffix}-{i}";
+        Directory.Move(dir, target);
+        return target;
+    }
+
+    /// <summary>The suffix a damaged checkpoint folder gets when a resume moves it aside (e.g. <c>step-000004.damaged</c>).</summary>
+    public const string DamagedSuffix = ".damaged";
 
     [GeneratedRegex(@"^step-(\d+)$")]
     private static partial Regex StepFolder();

@@ -44,16 +44,17 @@ public class KillTests
     }
 
     /// <summary>
-    /// KNOWN GAPS (issue 12, fixed on the run-loop branch, not here): no reference reset, since resuming past one is not
-    /// exact yet; and a resume that fails on an orphan step folder (a kill between a save's rename and the 'latest'
-    /// update; GRPO refuses to overwrite it) is counted as a known-bug hit and the run restarted, not failed. Once the
-    /// run loop is shared, drop KnownBug from KillCampaigns.Grpo and this test checks every kill point.
+    /// With a reference reset every 3 steps: resumes before and past the reset must restore the reset reference
+    /// (reference.safetensors), and a kill between a save's rename and the 'latest' update must not block the run.
     /// </summary>
     [Fact]
-    public void Grpo_without_a_reference_reset_killed_twice_ends_bit_identical_apart_from_the_known_orphan_bug()
+    public void Grpo_with_a_reference_reset_killed_three_times_ends_bit_identical_to_an_uninterrupted_run()
     {
         using var dir = new TempDirectory();
         Assert.Equal(0, CliProcess.Run(TimeSpan.FromSeconds(60), out _, out _, [.. KillCampaigns.BaseModel(dir["base"], 1)]));
-        AssertExact(Harness.Run(KillCampaigns.Grpo(dir["base"], kills: 2, steps: 5, threads: 1, seed: 13), dir["grpo"]), 2);
+        var report = Harness.Run(KillCampaigns.Grpo(dir["base"], kills: 3, steps: 6, threads: 1, seed: 13), dir["grpo"]);
+        AssertExact(report, 3);
+        Assert.True(File.Exists(Path.Combine(dir["grpo"], "killed", "step-000006", Aha.Training.GrpoTrainer.ReferenceFile)),
+            "the final checkpoint carries the reset reference, so the comparison covered it");
     }
 }

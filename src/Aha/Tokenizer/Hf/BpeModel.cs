@@ -24,6 +24,7 @@ sealed class BpeModel
     readonly ConcurrentDictionary<string, int[]> cache = new(StringComparer.Ordinal);
     readonly ConcurrentDictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> cacheBySpan;
     const int CacheCapacity = 100_000;
+    const int MaxVocabularyId = (1 << 24) - 1;
     const int MaxCachedWordLength = 256;
 
     BpeModel(Dictionary<string, int> vocab, Dictionary<long, long> merges, bool ignoreMerges)
@@ -58,7 +59,14 @@ sealed class BpeModel
         }
 
         var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var entry in model.GetProperty("vocab").EnumerateObject()) vocab[entry.Name] = entry.Value.GetInt32();
+        foreach (var entry in model.GetProperty("vocab").EnumerateObject())
+        {
+            int id = entry.Value.GetInt32();
+            // Ids index a table: a negative one cannot, and a huge one would allocate gigabytes (real vocabularies stop near 2^18).
+            if (id is < 0 or > MaxVocabularyId)
+                throw new InvalidDataException($"{where}: model.vocab[\"{entry.Name}\"] is {id}; an id must be between 0 and {MaxVocabularyId}. The file is damaged.");
+            vocab[entry.Name] = id;
+        }
 
         var merges = new Dictionary<long, long>(PairComparer.Instance);
         int rank = 0;

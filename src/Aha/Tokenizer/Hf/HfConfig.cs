@@ -19,6 +19,16 @@ sealed record HfConfig(
     public static HfConfig Load(string directory)
     {
         var configPath = Path.Combine(directory, ConfigFile);
+        try { return LoadFiles(directory, configPath); }
+        catch (InvalidOperationException e)
+        {
+            // JsonElement's GetString throws this on a lone surrogate (\ud800) in a string.
+            throw new InvalidDataException($"{configPath} (or {SpecialTokensMapFile} beside it): a string holds invalid text ({e.Message}). Copy the file again from the model it came from.", e);
+        }
+    }
+
+    static HfConfig LoadFiles(string directory, string configPath)
+    {
         using var config = File.Exists(configPath) ? Parse(configPath) : null;
         var mapPath = Path.Combine(directory, SpecialTokensMapFile);
         using var map = File.Exists(mapPath) ? Parse(mapPath) : null;
@@ -60,8 +70,13 @@ sealed record HfConfig(
 
     static JsonDocument Parse(string path)
     {
-        try { return JsonDocument.Parse(File.ReadAllText(path)); }
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(File.ReadAllText(path)); }
         catch (JsonException e) { throw new InvalidDataException($"{path}: not valid JSON ({e.Message}).", e); }
+        if (doc.RootElement.ValueKind == JsonValueKind.Object) return doc;
+        var kind = doc.RootElement.ValueKind;
+        doc.Dispose();
+        throw new InvalidDataException($"{path}: the top level is {kind}, not an object of tokenizer settings.");
     }
 
     static bool? Bool(JsonElement? root, string name) =>

@@ -243,7 +243,9 @@ static class JinjaLexer
             if (pos + digits > text.Length || !int.TryParse(text.AsSpan(pos, digits), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out int code))
                 throw error(pos - 2, $"malformed \\{text[pos - 1]} escape in a string literal");
             pos += digits;
-            return char.ConvertFromUtf32(code);
+            // As Python: a lone surrogate stays in the string as one char; past U+10FFFF is a syntax error.
+            if (code is < 0 or > 0x10FFFF) throw error(pos - digits - 2, "illegal Unicode character");
+            return code is >= 0xD800 and <= 0xDFFF ? ((char)code).ToString() : char.ConvertFromUtf32(code);
         }
     }
 }
