@@ -18,6 +18,12 @@ public sealed record LoraConfig
     /// <summary>Dropout on the adapter's input while training (PEFT's lora_dropout); 0 = none.</summary>
     public double Dropout { get; init; }
 
+    /// <summary>Equal when rank, α, dropout and the targets (in order) are.</summary>
+    public bool Equals(LoraConfig? other) => other is not null && Rank == other.Rank && Alpha == other.Alpha
+        && Dropout == other.Dropout && Targets.SequenceEqual(other.Targets);
+
+    public override int GetHashCode() => HashCode.Combine(Rank, Alpha, Dropout, string.Join(",", Targets));
+
     /// <summary>α / r, the factor on B·A.</summary>
     public double Scaling => Alpha / Rank;
 

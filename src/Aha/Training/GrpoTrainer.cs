@@ -54,6 +54,9 @@ public sealed class GrpoTrainer : IDisposable
         _problems = new ProblemStream(task, options.Seed, line => Log(line));
     }
 
+    /// <summary>The separate KL reference model (null with β 0 or with LoRA, whose reference is the policy with adapters off).</summary>
+    internal LlamaModel? Reference => _reference;
+
     /// <summary>Where checkpoints and metrics.jsonl go; null trains without saving.</summary>
     public string? RunDirectory { get; init; }
     /// <summary>Saved with each checkpoint (trainer name, options, the base model's path, …).</summary>
