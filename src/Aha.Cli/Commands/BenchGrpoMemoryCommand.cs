@@ -56,7 +56,7 @@ static class BenchGrpoMemoryCommand
                 using (var model = new LlamaModel(config))
                 {
                     if (mode == "lora") model.AttachLora(lora);
-                    using var trainer = new GrpoTrainer(model, ByteTokenizer.Default, task, rewards, options) { Log = _ => { } };
+                    using var trainer = new GrpoTrainer(model, new FoldedByteTokenizer(), task, rewards, options) { Log = _ => { } };
                     var stepClock = Stopwatch.StartNew();
                     step = trainer.Step(0);
                     json[$"{mode}_step_seconds"] = Math.Round(stepClock.Elapsed.TotalSeconds, 1);
@@ -76,5 +76,28 @@ static class BenchGrpoMemoryCommand
             BenchCommand.Report("aha bench grpo-memory", rows, json);
         }));
         return command;
+    }
+
+    /// <summary>
+    /// The byte tokenizer, decoding a random policy's ids beyond its 264 (Qwen's vocabulary is 151,936) as id mod 264:
+    /// the step's shapes and work are Qwen's, the text only feeds the synthetic reward. No Qwen tokenizer ships with Aha.
+    /// </summary>
+    sealed class FoldedByteTokenizer : ITokenizer
+    {
+        static readonly ITokenizer Inner = ByteTokenizer.Default;
+        public int VocabSize => Inner.VocabSize;
+        public int? BosId => Inner.BosId;
+        public int? EosId => Inner.EosId;
+        public int PadId => Inner.PadId;
+        public IReadOnlyList<int> StopIds => Inner.StopIds;
+        public int[] Encode(string text, bool addSpecialTokens = false) => Inner.Encode(text, addSpecialTokens);
+        public string Decode(IEnumerable<int> ids, bool skipSpecialTokens = false) => Inner.Decode(ids.Select(id => id % Inner.VocabSize), skipSpecialTokens);
+        public int? TokenToId(string token) => Inner.TokenToId(token);
+        public string? IdToToken(int id) => Inner.IdToToken(id % Inner.VocabSize);
+        public bool IsSpecial(int id) => Inner.IsSpecial(id % Inner.VocabSize);
+        public int[] EncodeChat(IReadOnlyList<ChatMessage> messages, ChatOptions? options = null) => Inner.EncodeChat(messages, options);
+        public string RenderChat(IReadOnlyList<ChatMessage> messages, ChatOptions? options = null) => Inner.RenderChat(messages, options);
+        public (int[] Ids, bool[] IsCompletion) EncodeChatForTraining(IReadOnlyList<ChatMessage> messages) => Inner.EncodeChatForTraining(messages);
+        public void Save(string directory) => Inner.Save(directory);
     }
 }
