@@ -79,6 +79,7 @@ static class GrpoCommand
                 options = was with { Steps = r.GetResult(steps) is { Implicit: false } ? options.Steps : was.Steps };
             }
             options.Validate();
+            var loraConfig = lora.Read(r); // before any loading: a bad --lora-targets fails at once
             string? savedBase = saved?.Get<string>("base_model");
             string basePath = r.GetValue(model) ?? savedBase
                 ?? throw new ArgumentException("--model is required: the base model to reinforce (a run or checkpoint folder, e.g. runs/pretrain).");
@@ -88,7 +89,6 @@ static class GrpoCommand
             var chosen = TaskRegistry.Create(taskName, taskOptions.Read(r));
             var (policy, baseCheckpoint) = Cli.LoadModel(basePath, device, run.ComputeDtype(r));
             RunSpec.CheckBaseUnchanged(saved, baseCheckpoint.Directory);
-            var loraConfig = lora.Read(r);
             if (adapterResume is not null && loraConfig is null) throw new ArgumentException($"{adapterResume.Directory} is a LoRA checkpoint; resume it with the run's --lora-* options.");
             if (loraConfig is not null)
             {

@@ -47,6 +47,7 @@ static class SftCommand
             var saved = resume?.State ?? adapterResume?.State;
             r = RunSpec.Resolve(r, saved); // untyped options from the saved run; a typed one that differs is refused
             var options = trainer.Read(r, saved?.GetOptions<LanguageModelTrainerOptions>() ?? Defaults, saved is not null);
+            var loraConfig = lora.Read(r); // before any loading: a bad --lora-targets fails at once
             string? file = TrainingSession.DataFile(r.GetValue(data), saved);
             string corpusName = saved?.Get<string>("corpus") ?? r.GetValue(corpus)!;
             double fraction = r.GetValue(valFraction);
@@ -63,7 +64,6 @@ static class SftCommand
             model.to(run.ComputeDtype(r));
             if (resume is null) from.LoadModel(model); // a resume loads weights and optimizer together in the trainer
             if (adapterResume is not null) RunSpec.CheckBaseUnchanged(saved, from.Directory);
-            var loraConfig = lora.Read(r);
             if (adapterResume is not null && loraConfig is null) throw new ArgumentException($"{adapterResume.Directory} is a LoRA checkpoint; resume it with the run's --lora-* options.");
             if (loraConfig is not null)
             {

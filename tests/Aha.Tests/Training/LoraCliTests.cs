@@ -52,4 +52,29 @@ public class LoraCliTests
         Assert.Equal(adapted, fromMerged);
         Assert.NotEqual(plain, adapted); // the adapter changes the greedy path
     }
+
+    [Fact]
+    public void A_lora_sft_run_saves_adapters_only_and_resumes_from_them()
+    {
+        using var run = new TempDirectory();
+        string baseDir = run["base"], dir = run["sft"];
+        Assert.Equal(0, CliProcess.Run(Timeout, out _, out var stderr, "pretrain", "--model-size", "tiny", "--seq-len", "128", "--batch-size", "2",
+            "--steps", "1", "--eval-every", "0", "--threads", "1", "--device", "cpu", "--out", baseDir));
+        string[] sft = ["sft", "--model", baseDir, "--out", dir, "--batch-size", "2", "--seq-len", "64", "--eval-every", "0", "--save-every", "1",
+            "--threads", "1", "--device", "cpu", "--lora-rank", "2", "--lora-alpha", "4"];
+        Assert.True(CliProcess.Run(Timeout, out _, out stderr, [.. sft, "--steps", "2"]) == 0, stderr);
+        Assert.Equal(2, AdapterCheckpoint.TryLoadLatest(dir)!.State!.Step);
+        Assert.True(CliProcess.Run(Timeout, out _, out stderr, "sft", "--out", dir, "--resume", "--steps", "3", "--threads", "1", "--device", "cpu") == 0, stderr);
+        var latest = AdapterCheckpoint.TryLoadLatest(dir)!;
+        Assert.Equal((3L, 2, 4.0), (latest.State!.Step, latest.Config.Rank, latest.Config.Alpha));
+        Assert.False(File.Exists(Path.Combine(latest.Directory, Checkpoint.ModelFile)));
+    }
+
+    [Fact]
+    public void An_unknown_lora_target_is_refused_naming_it()
+    {
+        Assert.Equal(1, CliProcess.Run(Timeout, out _, out var stderr, "grpo", "--model", "nowhere", "--out", Path.Combine(Path.GetTempPath(), $"aha-lora-{Guid.NewGuid():N}"),
+            "--lora-rank", "4", "--lora-targets", "q_proj,qkv", "--device", "cpu"));
+        Assert.Contains("unknown module 'qkv'", stderr, StringComparison.Ordinal);
+    }
 }
