@@ -14,6 +14,7 @@ foreach (var command in new[]
     EvalCommand.Create(),
     ReportCommand.Create(),
     GrpoCommand.Create(),
+    MergeCommand.Create(),
     DemoCommand.Create(),
     BenchCommand.Create(),
     TokenizeCommand.Create(),

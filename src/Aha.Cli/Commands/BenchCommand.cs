@@ -18,6 +18,7 @@ static class BenchCommand
         command.Subcommands.Add(BenchGrpoCommand.Create());
         command.Subcommands.Add(BenchFaultsCommand.Create());
         command.Subcommands.Add(BenchLoadCommand.Create());
+        command.Subcommands.Add(BenchGrpoMemoryCommand.Create());
         return command;
     }
 

@@ -29,10 +29,11 @@ static class EvalCommand
         var batch = new Option<int>("--batch-size") { Description = "Completions decoded together (results do not depend on it).", DefaultValueFactory = _ => 16 };
         var compare = new Option<string?>("--compare") { Description = "A second run or checkpoint folder: evaluate it on the same problems and seeds, print both side by side." };
         var dtype = RunOptions.NewDtype();
+        var adapter = new Option<string?>("--adapter") { Description = "A LoRA adapter folder (PEFT format) applied on top of --model (not of --compare)." };
         var options = new TaskOptions();
         var command = new Command("eval", "Generate completions for a task's held-out problems with a checkpoint and score them: accuracy, pass@k, maj@k, length.")
         {
-            model, task, n, samples, temperature, topP, maxTokens, template, split, output, seed, problemSeed, ks, batch, compare, dtype,
+            model, task, n, samples, temperature, topP, maxTokens, template, split, output, seed, problemSeed, ks, batch, compare, dtype, adapter,
         };
         options.AddTo(command);
         command.SetAction(result => Cli.Run(() =>
@@ -75,6 +76,7 @@ static class EvalCommand
                 // Opened again here: a run still training may have pruned the checkpoint 'latest' named when the command started.
                 var (loaded, checkpoint) = ModelLoader.OpenAndLoad(paths[i], dtype: RunOptions.ComputeDtype(result, dtype));
                 using var _ = loaded;
+                if (i == 0 && result.GetValue(adapter) is { } adapterDir) AdapterCheckpoint.Open(adapterDir).AttachTo(loaded);
                 WarnIfPastContext(chosen, items, evalOptions, checkpoint);
                 var report = WithProgress(labels[i], progress => ModelEvaluator.Evaluate(loaded, checkpoint.Tokenizer, chosen, items, evalOptions, progress));
                 var directory = Path.Combine(outRoot, labels[i]);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
+using Aha.Checkpoints;
 using Aha.Generation;
 using Aha.Tokenizer;
 
@@ -18,11 +19,12 @@ static class GenerateCommand
         var seed = new Option<long>("--seed") { Description = "Seed; prompt i uses seed + i.", DefaultValueFactory = _ => 0 };
         var stops = new Option<string[]>("--stop") { Description = "Stop a row when its text ends with this string (repeatable); the string is kept." };
         var chat = new Option<bool>("--chat") { Description = "Wrap each prompt in the model's chat template as a user turn (for SFT models); the turn's end stops the row." };
+        var adapter = new Option<string?>("--adapter") { Description = "A LoRA adapter folder (PEFT format, e.g. a step of a LoRA run) applied on top of --model." };
         var json = new Option<bool>("--json") { Description = "One JSON object per prompt: prompt, completion, completion_ids, tokens, finish." };
         var run = new RunOptions();
         var command = new Command("generate", "Continue prompts with a trained model (batched, KV cache).")
         {
-            modelPath, prompts, maxTokens, temperature, topK, topP, seed, stops, chat, json, run.Threads, run.Device, run.Dtype,
+            modelPath, adapter, prompts, maxTokens, temperature, topK, topP, seed, stops, chat, json, run.Threads, run.Device, run.Dtype,
         };
         command.SetAction(r => Cli.Run(() =>
         {
@@ -31,6 +33,7 @@ static class GenerateCommand
             var stopStrings = r.GetValue(stops) ?? [];
             if (stopStrings.Any(string.IsNullOrEmpty)) throw new ArgumentException("--stop: an empty stop string would stop every row at once; remove it.");
             var (model, checkpoint) = Cli.LoadModel(r.GetValue(modelPath)!, device, run.ComputeDtype(r));
+            if (r.GetValue(adapter) is { } adapterDir) AdapterCheckpoint.Open(adapterDir).AttachTo(model);
             var tokenizer = checkpoint.Tokenizer;
             bool isChat = r.GetValue(chat);
             // Plain prompts are tokenized as Hugging Face's tokenizer(prompt) does by default: BOS where the tokenizer adds one.

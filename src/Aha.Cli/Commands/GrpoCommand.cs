@@ -5,6 +5,7 @@ using Aha.Checkpoints;
 using Aha.Tasks;
 using Aha.Tasks.Rewards;
 using Aha.Training;
+using TorchSharp;
 
 namespace Aha.Cli.Commands;
 
@@ -42,6 +43,7 @@ static class GrpoCommand
         var gradClip = new Option<double>("--grad-clip") { Description = "Gradient-norm clip (0 = off).", DefaultValueFactory = _ => Defaults.MaxGradNorm };
         var tensorboard = new Option<bool>("--tensorboard") { Description = "Also write TensorBoard event files." };
         var run = new RunOptions();
+        var lora = new LoraCliOptions();
         var taskOptions = new TaskOptions();
         var command = new Command("grpo", "Reinforce a model with GRPO and rule-checked rewards (accuracy + format), R1-Zero style.")
         {
@@ -49,6 +51,7 @@ static class GrpoCommand
             updates, minibatches, loss, noStd, dynamic, maskTruncated, overlong, seed, saveEvery, keepLast, weightDecay, gradClip, tensorboard,
         };
         run.AddTo(command);
+        lora.AddTo(command);
         foreach (var option in command.Options.ToList().Where(o => o.Name == "--skip-bad-rows")) command.Options.Remove(option);
         taskOptions.AddTo(command);
         command.SetAction(r => Cli.Run(() =>
@@ -56,8 +59,9 @@ static class GrpoCommand
             var clock = Stopwatch.StartNew();
             var device = run.Initialize(r);
             string outDir = r.GetValue(output)!;
-            var resume = TrainingSession.PrepareRunFolder(outDir, r.GetValue(run.Resume), r.GetValue(run.Overwrite));
-            var saved = resume?.State;
+            var adapterResume = LoraCliOptions.TryResume(outDir, r.GetValue(run.Resume));
+            var resume = adapterResume is null ? TrainingSession.PrepareRunFolder(outDir, r.GetValue(run.Resume), r.GetValue(run.Overwrite)) : null;
+            var saved = resume?.State ?? adapterResume?.State;
             r = RunSpec.Resolve(r, saved); // untyped options from the saved run; a typed one that differs is refused
             var options = new GrpoOptions
             {
@@ -75,6 +79,7 @@ static class GrpoCommand
                 options = was with { Steps = r.GetResult(steps) is { Implicit: false } ? options.Steps : was.Steps };
             }
             options.Validate();
+            var loraConfig = lora.Read(r); // before any loading: a bad --lora-targets fails at once
             string? savedBase = saved?.Get<string>("base_model");
             string basePath = r.GetValue(model) ?? savedBase
                 ?? throw new ArgumentException("--model is required: the base model to reinforce (a run or checkpoint folder, e.g. runs/pretrain).");
@@ -84,6 +89,14 @@ static class GrpoCommand
             var chosen = TaskRegistry.Create(taskName, taskOptions.Read(r));
             var (policy, baseCheckpoint) = Cli.LoadModel(basePath, device, run.ComputeDtype(r));
             RunSpec.CheckBaseUnchanged(saved, baseCheckpoint.Directory);
+            if (adapterResume is not null && loraConfig is null) throw new ArgumentException($"{adapterResume.Directory} is a LoRA checkpoint; resume it with the run's --lora-* options.");
+            if (loraConfig is not null)
+            {
+                torch.manual_seed(options.Seed); // the adapters' A matrices: the same run draws the same ones
+                policy.AttachLora(loraConfig);
+                if (options.Beta > 0 && options.ReferenceResetEvery > 0 && options.ReferenceResetEvery < options.Steps)
+                    Console.Error.WriteLine($"note: with LoRA the KL reference is the base (adapters off) for the whole run; --ref-reset {options.ReferenceResetEvery} does not apply.");
+            }
             if (options.MaxCompletionTokens + 64 > policy.Config.MaxPositionEmbeddings)
                 Console.Error.WriteLine($"warning: --max-tokens {options.MaxCompletionTokens} plus the prompt may exceed the model's context ({policy.Config.MaxPositionEmbeddings}).");
 
@@ -108,7 +121,7 @@ static class GrpoCommand
                     RunDirectory = outDir, StateTemplate = template0, TensorBoard = r.GetValue(tensorboard), Log = log, Inject = NonFiniteInjection.FromEnvironment(),
                     OnStep = progress is null ? null : s => progress(s.Step + 1),
                 };
-                return trainer.Run(resume, cancel);
+                return adapterResume is null ? trainer.Run(resume, cancel) : trainer.Run(adapterResume, cancel);
             });
             var last = history.LastOrDefault();
             var extra = new JsonObject

@@ -28,6 +28,7 @@ static class SftCommand
         var corpus = new Option<string>("--corpus") { Description = "Built-in conversations when no --data: arithmetic.", DefaultValueFactory = _ => "arithmetic" };
         var valFraction = new Option<double>("--val-fraction") { Description = "Share of --data rows held out for validation (by content hash).", DefaultValueFactory = _ => 0.02 };
         var run = new RunOptions();
+        var lora = new LoraCliOptions();
         var trainer = new TrainerCliOptions(Defaults);
         var command = new Command("sft", "Supervised fine-tuning: next-token loss on the assistant turns of chat-template conversations only.")
         {
@@ -35,22 +36,26 @@ static class SftCommand
         };
         run.AddTo(command);
         trainer.AddTo(command);
+        lora.AddTo(command);
         command.SetAction(r => Cli.Run(() =>
         {
             var clock = Stopwatch.StartNew();
             var device = run.Initialize(r);
             string outDir = r.GetValue(output)!;
-            var resume = TrainingSession.PrepareRunFolder(outDir, r.GetValue(run.Resume), r.GetValue(run.Overwrite));
-            var saved = resume?.State;
+            var adapterResume = LoraCliOptions.TryResume(outDir, r.GetValue(run.Resume));
+            var resume = adapterResume is null ? TrainingSession.PrepareRunFolder(outDir, r.GetValue(run.Resume), r.GetValue(run.Overwrite)) : null;
+            var saved = resume?.State ?? adapterResume?.State;
             r = RunSpec.Resolve(r, saved); // untyped options from the saved run; a typed one that differs is refused
-            var options = trainer.Read(r, saved?.GetOptions<LanguageModelTrainerOptions>() ?? Defaults, resume is not null);
+            var options = trainer.Read(r, saved?.GetOptions<LanguageModelTrainerOptions>() ?? Defaults, saved is not null);
+            var loraConfig = lora.Read(r); // before any loading: a bad --lora-targets fails at once
             string? file = TrainingSession.DataFile(r.GetValue(data), saved);
             string corpusName = saved?.Get<string>("corpus") ?? r.GetValue(corpus)!;
             double fraction = r.GetValue(valFraction);
             if (fraction is < 0 or >= 1) throw new ArgumentException($"--val-fraction {fraction}: must be in [0, 1).");
 
             // The weights come from the resumed run, else from --model; the shape always travels with them.
-            var from = resume ?? (r.GetValue(modelPath) is { } path ? ModelLoader.Open(path)
+            // A LoRA run's checkpoint holds adapters only: its weights come from the base model it names.
+            var from = resume ?? ((adapterResume?.State?.Get<string>("base_model") ?? r.GetValue(modelPath)) is { } path ? ModelLoader.Open(path)
                 : throw new ArgumentException("--model is required: the checkpoint or run folder to fine-tune (e.g. runs/pretrain)."));
             if (options.SequenceLength > from.Config.MaxPositionEmbeddings)
                 throw new ArgumentException($"--seq-len {options.SequenceLength} exceeds the model's max_position_embeddings {from.Config.MaxPositionEmbeddings}.");
@@ -58,6 +63,13 @@ static class SftCommand
             var model = new LlamaModel(from.Config, device);
             model.to(run.ComputeDtype(r));
             if (resume is null) from.LoadModel(model); // a resume loads weights and optimizer together in the trainer
+            if (adapterResume is not null) RunSpec.CheckBaseUnchanged(saved, from.Directory);
+            if (adapterResume is not null && loraConfig is null) throw new ArgumentException($"{adapterResume.Directory} is a LoRA checkpoint; resume it with the run's --lora-* options.");
+            if (loraConfig is not null)
+            {
+                if (resume is not null) throw new ArgumentException($"{resume.Directory} is a full fine-tune checkpoint; resume it without --lora-rank.");
+                model.AttachLora(loraConfig); // A drawn after the seed above: the same run draws the same adapters
+            }
 
             var badRows = r.GetValue(run.SkipBadRows) ? new BadRowReport() : null;
             List<IReadOnlyList<ChatMessage>> trainRows, validationRows;
@@ -91,11 +103,14 @@ static class SftCommand
                 .With("base_model", saved?.Get<string>("base_model") ?? from.Directory)
                 .With("base_model_sha256", saved is null ? RunSpec.WeightsHash(from.Directory) : saved.Get<string>("base_model_sha256"))
                 .With("spec", RunSpec.Capture(r));
-            var result = TrainingSession.Run((log, onStep) => new LanguageModelTrainer(model, from.Tokenizer, options, source)
+            LanguageModelTrainer Build(Action<string> log, Action<StepReport>? onStep) => new(model, from.Tokenizer, options, source)
             {
                 Validation = validation, RunDirectory = outDir, StateTemplate = template, PeakFlops = peak, Log = log, OnStep = onStep,
                 Inject = NonFiniteInjection.FromEnvironment(),
-            }, saved?.Step ?? 0, options.Steps, resume);
+            };
+            var result = adapterResume is null ? TrainingSession.Run(Build, saved?.Step ?? 0, options.Steps, resume)
+                : TrainingSession.Run(saved!.Step, options.Steps, (log, progress, cancel) =>
+                    Build(log, progress is null ? null : report => progress(report.Step)).Run(adapterResume, cancel));
             if (badRows is { Count: > 0 }) Cli.ReportSkipped(badRows.Count, badRows.FirstMessages);
             Console.WriteLine(TrainingSession.WriteSummary(outDir, "sft", result, parameters, clock));
             return TrainingSession.ExitCode(result);

@@ -35,11 +35,21 @@ internal sealed class LlamaAttention : Attention
         RegisterComponents();
     }
 
+    /// <summary>This layer's LoRA adapters, if a LoRA run attached them (not part of the model's state dict).</summary>
+    public LoraLayer? Lora { get; set; }
+
+    /// <summary>The four projections by Hugging Face module name: what LoRA can target and merge into.</summary>
+    public IEnumerable<(string Name, Linear Layer)> Projections => [("q_proj", _q), ("k_proj", _k), ("v_proj", _v), ("o_proj", _o)];
+
     public override Tensor forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, KvCache? cache)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
-        var qkv = SkinnyLinear.Fused(x, _q, _k, _v).view(b, t, _heads + 2 * _kvHeads, _headDim); // (B, T, H + 2·Hkv, D)
+        var qkv = SkinnyLinear.Fused(x, _q, _k, _v);                            // (B, T, (H + 2·Hkv)·D)
+        // LoRA adds its low-rank terms after the base projections, so the fused (and decode-kernel) base path stays as it is.
+        if (Lora?.FusedDelta(x, training, ("q_proj", _heads * _headDim), ("k_proj", _kvHeads * _headDim), ("v_proj", _kvHeads * _headDim)) is { } delta)
+            qkv = qkv + delta.to(qkv.dtype);
+        qkv = qkv.view(b, t, _heads + 2 * _kvHeads, _headDim);                  // (B, T, H + 2·Hkv, D)
         var qk = qkv.narrow(2, 0, _heads + _kvHeads);                           // (B, T, H + Hkv, D)
         if (_qNorm is not null && _kNorm is not null) // Qwen3: each head normed over D before RoPE, queries and keys by their own weights
             qk = cat([_qNorm.forward(qk.narrow(2, 0, _heads)), _kNorm.forward(qk.narrow(2, _heads, _kvHeads))], 2);
@@ -53,7 +63,8 @@ internal sealed class LlamaAttention : Attention
         v = RepeatKv(v);
         var y = nn.functional.scaled_dot_product_attention(q, k, v, mask, is_casual: mask is null && t > 1); // (B, H, T, D)
         y = y.transpose(1, 2).reshape(b, t, _heads * _headDim);                 // (B, T, C)
-        return scope.MoveToOuter(SkinnyLinear.Forward(_o, y));
+        var output = SkinnyLinear.Forward(_o, y);
+        return scope.MoveToOuter(Lora is null ? output : Lora.Apply("o_proj", y, output, training));
     }
 
     // TorchSharp's scaled_dot_product_attention has no enable_gqa, so each key/value head is shared by copying.

@@ -31,6 +31,8 @@ internal sealed class LlamaBackbone : nn.Module
     }
 
     public TokenEmbedding EmbedTokens => _embedTokens;
+    /// <summary>The decoder layers (without MTP modules).</summary>
+    public IReadOnlyList<LlamaDecoderLayer> Decoder => _decoder;
 
     /// <summary>Every MoE block with its layer index (MTP layers count on from num_hidden_layers).</summary>
     public IEnumerable<(int Layer, DeepSeekMoe Moe)> MoeBlocks

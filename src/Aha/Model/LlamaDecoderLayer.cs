@@ -24,6 +24,11 @@ internal sealed class LlamaDecoderLayer : nn.Module
         RegisterComponents();
     }
 
+    /// <summary>The attention block (LoRA attaches to the Llama/Qwen/Mistral kind).</summary>
+    public Attention SelfAttention => _attention;
+    /// <summary>The feed-forward block: a dense <see cref="LlamaMlp"/> or DeepSeekMoE.</summary>
+    public nn.Module<Tensor, Tensor> FeedForward => _mlp;
+
     /// <summary>The MoE block of this layer, if it has one.</summary>
     public DeepSeekMoe? Moe => _mlp as DeepSeekMoe;
 

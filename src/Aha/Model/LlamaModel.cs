@@ -133,6 +133,70 @@ public sealed class LlamaModel : nn.Module
         set { foreach (var attention in modules().OfType<MlaAttention>()) attention.AbsorbForDecode = value; }
     }
 
+    /// <summary>The LoRA adapters attached by <see cref="AttachLora"/>, or null for a plain model.</summary>
+    public LoraAdapters? Lora { get; private set; }
+
+    /// <summary>What a trainer optimises: the adapters of a LoRA run, else the whole model.</summary>
+    public nn.Module Trainable => (nn.Module?)Lora ?? this;
+
+    /// <summary>
+    /// Attaches fresh LoRA adapters (B = 0: the model computes exactly what it did) and freezes every base parameter
+    /// (requires_grad false), so only the adapters train. Llama, Qwen2/3 and Mistral layers; not DeepSeek-V3's MLA/MoE.
+    /// </summary>
+    public LoraAdapters AttachLora(LoraConfig config)
+    {
+        if (Lora is not null) throw new InvalidOperationException("this model already has LoRA adapters attached.");
+        if (Config.IsDeepSeekV3)
+            throw new NotSupportedException($"LoRA here adapts llama, qwen2, qwen3 and mistral layers; this {Config.ModelType} model uses MLA/MoE/MTP. Drop --lora-rank to train every weight.");
+        config.Validate();
+        var shapes = _model.Decoder.Select(layer => (IReadOnlyDictionary<string, (long, long)>)Projections(layer)
+            .ToDictionary(p => p.Name, p => (p.Layer.weight!.shape[1], p.Layer.weight!.shape[0]))).ToList();
+        var adapters = new LoraAdapters(shapes, config, _model.EmbedTokens.Weight.device);
+        for (int i = 0; i < _model.Decoder.Count; i++)
+        {
+            ((LlamaAttention)_model.Decoder[i].SelfAttention).Lora = adapters.Layer(i);
+            ((LlamaMlp)_model.Decoder[i].FeedForward).Lora = adapters.Layer(i);
+        }
+        foreach (var p in parameters()) p.requires_grad = false;
+        return Lora = adapters;
+    }
+
+    /// <summary>
+    /// Folds the adapters into the base weights, W ← W + (α/r)·B·A (computed in fp32, stored in W's dtype), and detaches
+    /// them: the model is a plain one again, computing what base + adapter did up to the storage dtype's rounding.
+    /// </summary>
+    public void MergeLora()
+    {
+        var adapters = Lora ?? throw new InvalidOperationException("no LoRA adapters attached: nothing to merge.");
+        using var noGrad = no_grad();
+        for (int i = 0; i < _model.Decoder.Count; i++)
+        {
+            var layer = adapters.Layer(i);
+            var projections = Projections(_model.Decoder[i]).ToDictionary(p => p.Name, p => p.Layer);
+            foreach (var (target, adapter) in layer.Adapters)
+            {
+                using var scope = NewDisposeScope();
+                var weight = projections[target].weight!;
+                var delta = adapter.B.matmul(adapter.A) * adapters.Config.Scaling; // (out, in)
+                weight.copy_(weight.to(float32) + delta);
+            }
+            ((LlamaAttention)_model.Decoder[i].SelfAttention).Lora = null;
+            ((LlamaMlp)_model.Decoder[i].FeedForward).Lora = null;
+        }
+        foreach (var p in parameters()) p.requires_grad = true;
+        Lora = null;
+        adapters.Dispose();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) Lora?.Dispose();
+        base.Dispose(disposing);
+    }
+
+    static IEnumerable<(string Name, Linear Layer)> Projections(LlamaDecoderLayer layer) =>
+        ((LlamaAttention)layer.SelfAttention).Projections.Concat(((LlamaMlp)layer.FeedForward).Projections);
+
     /// <summary>An empty cache (keys and values, or MLA's latent and RoPE key) for <paramref name="batch"/> rows of up to <paramref name="capacity"/> positions, on this model's device and dtype.</summary>
     public KvCache NewCache(int batch, int capacity)
     {

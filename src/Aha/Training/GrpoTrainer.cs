@@ -42,15 +42,20 @@ public sealed class GrpoTrainer : IDisposable
         _task = task;
         _rewards = rewards;
         _options = options.Validate();
-        _optimizer = Optimizers.AdamW(policy, options.LearningRate, options.Beta1, options.Beta2, options.WeightDecay);
-        if (options.Beta > 0)
+        // A LoRA policy optimises its adapters only, and its KL reference is itself with the adapters off (no second model).
+        _optimizer = Optimizers.AdamW(policy.Trainable, options.LearningRate, options.Beta1, options.Beta2, options.WeightDecay);
+        if (options.Beta > 0 && policy.Lora is null)
         {
-            _reference = new LlamaModel(policy.Config, policy.parameters().First().device);
+            var first = policy.parameters().First();
+            _reference = new LlamaModel(policy.Config, first.device, initialize: false).to(first.dtype); // the policy's compute dtype (BF16 stays BF16)
             _reference.eval();
             ResetReference(0);
         }
         _problems = new ProblemStream(task, options.Seed, line => Log(line));
     }
+
+    /// <summary>The separate KL reference model (null with β 0 or with LoRA, whose reference is the policy with adapters off).</summary>
+    internal LlamaModel? Reference => _reference;
 
     /// <summary>Where checkpoints and metrics.jsonl go; null trains without saving.</summary>
     public string? RunDirectory { get; init; }
@@ -68,14 +73,21 @@ public sealed class GrpoTrainer : IDisposable
     /// until the last step or cancellation; the first Ctrl-C finishes the step, saves and returns. The reference model is
     /// the policy as given to the constructor (the base model) until its first reset, so pass the base weights then resume.
     /// </summary>
-    public (TrainingResult Result, IReadOnlyList<GrpoStep> Steps) Run(Checkpoint? resume = null, CancellationToken cancel = default)
+    public (TrainingResult Result, IReadOnlyList<GrpoStep> Steps) Run(Checkpoint? resume = null, CancellationToken cancel = default) =>
+        Run(() => resume is null ? 0 : Restore(RunLoop.Restore(resume, _policy, _optimizer), resume.Directory, resume), cancel);
+
+    /// <summary>Resumes a LoRA run (adapters attached to the base policy) from its adapter checkpoint.</summary>
+    public (TrainingResult Result, IReadOnlyList<GrpoStep> Steps) Run(AdapterCheckpoint resume, CancellationToken cancel = default) =>
+        Run(() => Restore(AdapterRuns.Restore(resume, _policy, _optimizer), resume.Directory, null), cancel);
+
+    (TrainingResult Result, IReadOnlyList<GrpoStep> Steps) Run(Func<long> restore, CancellationToken cancel)
     {
-        long firstStep = resume is null ? 0 : Restore(resume);
+        long firstStep = restore();
         var steps = new List<GrpoStep>();
         var end = new RunLoop
         {
             Steps = _options.Steps, SaveEvery = _options.SaveEvery, MaxBadSteps = _options.MaxBadStepsInARow, RunDirectory = RunDirectory,
-            TensorBoard = TensorBoard, Phase = "grpo", Warn = Warn, Weights = () => _policy.parameters(), Save = Save,
+            TensorBoard = TensorBoard, Phase = "grpo", Warn = Warn, Weights = () => _policy.Trainable.parameters(), Save = Save,
             Step = step =>
             {
                 var report = Step(step);
@@ -102,12 +114,11 @@ public sealed class GrpoTrainer : IDisposable
             $"step {step.ToString().PadLeft(width, '0')}/{steps.ToString().PadLeft(width, '0')} | reward {r["reward"]:F3} | acc {r["accuracy"]:F3} | think {r["think_fraction"]:F2} | len {r["completion_tokens"]:F1} | kl {F("kl", "F4")} | clip {F("clip_low", "F3")}/{F("clip_high", "F3")} | ent {F("entropy", "F3")} | aha {r["reflective_words"]:F3} | gen {r["seconds_generation"]:F1}s upd {r["seconds_update"]:F1}s | tok/s {r["tokens_per_second"]:N0}");
     }
 
-    long Restore(Checkpoint resume)
+    long Restore(TrainingState state, string directory, Checkpoint? resume)
     {
-        var state = RunLoop.Restore(resume, _policy, _optimizer);
-        _problems.Restore(state, Path.Combine(resume.Directory, Checkpoint.StateFile));
+        _problems.Restore(state, Path.Combine(directory, Checkpoint.StateFile));
         _referenceStep = state.Get<long>("reference_step");
-        if (_reference is not null && _referenceStep > 0)
+        if (_reference is not null && _referenceStep > 0 && resume is not null)
         {
             // The reference was reset to the policy of that step: its weights travel with the checkpoint.
             using var noGrad = no_grad();
@@ -127,6 +138,7 @@ public sealed class GrpoTrainer : IDisposable
             .With("reference_step", _referenceStep);
         var extra = new Dictionary<string, IReadOnlyDictionary<string, Tensor>>();
         if (_reference is not null && _referenceStep > 0) extra[ReferenceFile] = _reference.state_dict();
+        if (_policy.Lora is not null) return AdapterRuns.Save(RunDirectory, step, _policy, _tokenizer, state, _optimizer, _options.KeepLast);
         return Checkpoint.Save(RunDirectory, Checkpoint.StepName(step), _policy, _policy.Config, _tokenizer, state,
             AdamWState.Export(_optimizer, _policy), new CheckpointOptions { KeepLast = _options.KeepLast, ExtraTensorFiles = extra });
     }
@@ -171,7 +183,7 @@ public sealed class GrpoTrainer : IDisposable
 
         var advantages = GrpoLoss.Advantages(kept.Select(r => r.Reward).ToArray(), _options.GroupSize, _options.ScaleRewards, out _);
         // With no advantage the policy-gradient term is 0, but β·KL still pulls toward the reference.
-        bool klTerm = _reference is not null && _options.Beta > 0;
+        bool klTerm = (_reference is not null || _policy.Lora is not null) && _options.Beta > 0;
         var update = kept.Count > 0 && (klTerm || advantages.Any(a => a != 0))
             ? Update(step, kept, advantages, seconds)
             : UpdateStats.NotComputed;
@@ -271,6 +283,8 @@ public sealed class GrpoTrainer : IDisposable
             seconds["update"] += clock.Elapsed.TotalSeconds;
             clock.Restart();
             if (_reference is not null) reference = ScoreTokens(_reference, ids, _options);
+            else if (_policy.Lora is not null && _options.Beta > 0)
+                using (_policy.Lora.Disabled()) reference = ScoreTokens(_policy, ids, _options); // the base: same weights, adapters off
             seconds["reference"] += clock.Elapsed.TotalSeconds;
         }
 
@@ -297,7 +311,7 @@ public sealed class GrpoTrainer : IDisposable
                 _optimizer.zero_grad();
                 (Inject is null ? l : Inject.Loss(step, l)).backward();
                 Inject?.Gradients(step, _policy);
-                double norm = nn.utils.clip_grad_norm_(_policy.parameters(), _options.MaxGradNorm > 0 ? _options.MaxGradNorm : double.PositiveInfinity);
+                double norm = nn.utils.clip_grad_norm_(_policy.Trainable.parameters(), _options.MaxGradNorm > 0 ? _options.MaxGradNorm : double.PositiveInfinity);
                 bool finite = double.IsFinite(norm) && float.IsFinite(stats.Loss);
                 // MoE policies: move the routing bias toward balance from the loads of this forward (resets the counts; γ 0 on a skipped step).
                 _policy.UpdateRouterBias(finite ? _options.RouterBiasGamma : 0);

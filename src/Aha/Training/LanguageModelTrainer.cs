@@ -38,12 +38,21 @@ public sealed class LanguageModelTrainer(LlamaModel model, ITokenizer tokenizer,
     public NonFiniteInjection? Inject { get; init; }
 
     /// <summary>Trains from step 0, or from <paramref name="resume"/> (weights, optimizer moments, data position, step) until the last step or cancellation.</summary>
-    public TrainingResult Run(Checkpoint? resume = null, CancellationToken cancel = default)
+    public TrainingResult Run(Checkpoint? resume = null, CancellationToken cancel = default) =>
+        Run(optimizer => resume is null ? 0 : Restore(RunLoop.Restore(resume, model, optimizer)), cancel);
+
+    /// <summary>Resumes a LoRA run (adapters attached to the base model) from its adapter checkpoint.</summary>
+    public TrainingResult Run(AdapterCheckpoint resume, CancellationToken cancel = default) =>
+        Run(optimizer => Restore(AdapterRuns.Restore(resume, model, optimizer)), cancel);
+
+    TrainingResult Run(Func<AdamW, long> restore, CancellationToken cancel)
     {
         var o = options.Validate();
         model.train();
-        using var optimizer = Optimizers.AdamW(model, o.LearningRate, o.Beta1, o.Beta2, o.WeightDecay);
-        long firstStep = resume is null ? 0 : Restore(resume, optimizer);
+        // A LoRA run optimises its adapters only; the frozen base gets no gradient and no moments.
+        var trainable = model.Trainable;
+        using var optimizer = Optimizers.AdamW(trainable, o.LearningRate, o.Beta1, o.Beta2, o.WeightDecay);
+        long firstStep = restore(optimizer);
         var config = model.Config;
         bool useMtp = config.UsesMtp && o.MtpWeight > 0, useBalance = config.UsesMoe && o.BalanceWeight > 0;
         var size = ModelSize.Of(config);
@@ -90,7 +99,7 @@ public sealed class LanguageModelTrainer(LlamaModel model, ITokenizer tokenizer,
                     }
                 }
                 Inject?.Gradients(step, model);
-                gradNorm = nn.utils.clip_grad_norm_(model.parameters(), o.GradClip > 0 ? o.GradClip : double.PositiveInfinity);
+                gradNorm = nn.utils.clip_grad_norm_(trainable.parameters(), o.GradClip > 0 ? o.GradClip : double.PositiveInfinity);
                 finite = double.IsFinite(loss + mtpLoss + balanceLoss) && double.IsFinite(gradNorm);
                 if (finite) optimizer.step();
             }
@@ -146,7 +155,7 @@ public sealed class LanguageModelTrainer(LlamaModel model, ITokenizer tokenizer,
         var end = new RunLoop
         {
             Steps = o.Steps, SaveEvery = o.SaveEvery, MaxBadSteps = o.MaxBadSteps, RunDirectory = RunDirectory, TensorBoard = o.TensorBoard,
-            Phase = "train", Warn = Warn, Step = Step, AfterStep = AfterStep, Weights = () => model.parameters(),
+            Phase = "train", Warn = Warn, Step = Step, AfterStep = AfterStep, Weights = () => trainable.parameters(),
             Save = step => Save(step, optimizer),
         }.Run(firstStep, cancel);
         return new(end.Outcome, end.Step, lastLoss, validationLoss, tokensPerSecond, mfu, end.SkippedSteps, end.Checkpoint);
@@ -187,9 +196,8 @@ public sealed class LanguageModelTrainer(LlamaModel model, ITokenizer tokenizer,
         return t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:D2}m" : t.TotalMinutes >= 1 ? $"{t.Minutes}m{t.Seconds:D2}s" : $"{t.Seconds}s";
     }
 
-    long Restore(Checkpoint resume, AdamW optimizer)
+    long Restore(TrainingState state)
     {
-        var state = RunLoop.Restore(resume, model, optimizer);
         if (state.Payload["data_position"] is { } position) train.Seek(position);
         return state.Step;
     }
@@ -199,6 +207,7 @@ public sealed class LanguageModelTrainer(LlamaModel model, ITokenizer tokenizer,
         if (RunDirectory is null) return null;
         using var scope = NewDisposeScope();
         var state = (StateTemplate with { Step = step }).With("data_position", train.Position);
+        if (model.Lora is not null) return AdapterRuns.Save(RunDirectory, step, model, tokenizer, state, optimizer, options.KeepLast);
         return Checkpoint.Save(RunDirectory, Checkpoint.StepName(step), model, model.Config, tokenizer, state,
             AdamWState.Export(optimizer, model), new CheckpointOptions { KeepLast = options.KeepLast });
     }
