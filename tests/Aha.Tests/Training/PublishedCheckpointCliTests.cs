@@ -63,6 +63,82 @@ public class PublishedCheckpointCliTests
         Assert.Equal(checkpoint.Tokenizer.TokenToId(llama ? "<|start_header_id|>" : "<|im_start|>"), chatPrompt[llama ? 1 : 0]);
     }
 
+    const string Gsm8k = """
+        {"question": "Tom has 2 apples and buys 3 more. How many apples does he have?", "answer": "2 + 3 = 5\n#### 5"}
+        {"question": "A box holds 4 pens. How many pens are in 2 boxes?", "answer": "4 * 2 = 8\n#### 8"}
+
+        """;
+
+    const string Conversations = """
+        {"messages": [{"role": "user", "content": "What is 2+3?"}, {"role": "assistant", "content": "2+3 = 5. The answer is 5."}]}
+        {"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "What is 4*2?"}, {"role": "assistant", "content": "8"}]}
+        {"messages": [{"role": "user", "content": "Name a colour."}, {"role": "assistant", "content": "Blue."}, {"role": "user", "content": "Another?"}, {"role": "assistant", "content": "Red."}]}
+
+        """;
+
+    [Theory]
+    [MemberData(nameof(PublishedCheckpoints.Families), MemberType = typeof(PublishedCheckpoints))]
+    public void Eval_sft_and_grpo_run_with_the_chat_template_and_save_the_family_layout(string family)
+    {
+        using var temp = new TempDirectory();
+        string folder = PublishedCheckpoints.Build(family, temp, endOfTurnScale: 20);
+        File.WriteAllText(temp["gsm8k.jsonl"], Gsm8k);
+        File.WriteAllText(temp["chat.jsonl"], Conversations);
+        var input = Checkpoint.Open(folder);
+        int endOfTurn = input.Tokenizer.TokenToId(PublishedCheckpoints.EndOfTurn(family))!.Value;
+        Assert.Contains(endOfTurn, input.Tokenizer.StopIds);
+
+        // eval --template chat: prompts rendered by the folder's own template, completions decoded by its tokenizer.
+        Run(["eval", "--model", folder, "--task", "gsm8k", "--data", temp["gsm8k.jsonl"], "--template", "chat", "--n", "2", "--max-tokens", "4",
+            "--out", temp["eval"]]);
+        var rows = Directory.EnumerateFiles(temp["eval"], "*.jsonl", SearchOption.AllDirectories).SelectMany(File.ReadLines)
+            .Select(l => JsonNode.Parse(l)!).Where(n => n["completion"] is not null).ToList();
+        Assert.Equal(2, rows.Count);
+        Assert.All(rows, r => Assert.Contains(family == "llama" ? "<|start_header_id|>user<|end_header_id|>" : "<|im_start|>user\n", r["prompt"]!.GetValue<string>()));
+
+        // sft on chat JSONL, then grpo --template chat from its result.
+        Run(["sft", "--model", folder, "--out", temp["sft"], "--data", temp["chat.jsonl"], "--val-fraction", "0", "--steps", "2", "--batch-size", "2",
+            "--seq-len", "64", "--lr", "1e-2", "--warmup", "0", "--eval-every", "0", "--save-every", "0", .. Cpu]);
+        string sft = Checkpoint.LoadLatest(temp["sft"]).Directory;
+        Run(["grpo", "--model", folder, "--out", temp["grpo"], "--task", "gsm8k", "--data", temp["gsm8k.jsonl"], "--template", "chat", "--steps", "2",
+            "--prompts", "1", "--group-size", "4", "--max-tokens", "6", "--overlong-cache", "5", "--temperature", "1", "--lr", "1e-2", "--save-every", "0", .. Cpu]);
+        string grpo = Checkpoint.LoadLatest(temp["grpo"]).Directory;
+
+        using var before = ModelLoader.Load(input);
+        int[] probe = input.Tokenizer.EncodeChat([new ChatMessage("user", "What is 2+3?")]);
+        foreach (var saved in new[] { sft, grpo })
+        {
+            AssertSameLayout(folder, saved);
+            var checkpoint = Checkpoint.Open(saved);
+            using var after = ModelLoader.Load(checkpoint);
+            using var noGrad = no_grad();
+            using var x = tensor(probe.Select(i => (long)i).ToArray()).unsqueeze(0);
+            using var l0 = before.forward(x);
+            using var l1 = after.forward(x);
+            Assert.True((l0 - l1).abs().max().item<float>() > 1e-3, $"{saved}: training did not change the model\n{string.Join("\n", Directory.GetFiles(Path.GetDirectoryName(saved)!).Where(f => f.EndsWith(".jsonl")).Select(File.ReadAllText))}");
+            // The saved folder reloads in a new process and continues exactly as the reloaded model does here.
+            var generated = JsonNode.Parse(Run(["generate", "--model", saved, "--prompt", "What is 2+3?", "--chat", "--max-tokens", "3", "--temperature", "0", "--json", .. Cpu]).Trim())!;
+            var completion = generated["completion_ids"]!.AsArray().Select(n => n!.GetValue<int>()).ToArray();
+            Assert.Equal(Greedy(after, probe, completion.Length), completion);
+        }
+    }
+
+    /// <summary>Same tensor names and shapes as the input (BF16 as published), same config.json fields, tokenizer files byte-identical.</summary>
+    static void AssertSameLayout(string input, string saved)
+    {
+        var expected = WeightFiles.Headers(input).SelectMany(h => h.Tensors).ToDictionary(t => t.Name, t => (string.Join(",", t.Shape), t.Dtype));
+        var actual = WeightFiles.Headers(saved).SelectMany(h => h.Tensors).ToDictionary(t => t.Name, t => (string.Join(",", t.Shape), t.Dtype));
+        Assert.Equal(expected.OrderBy(p => p.Key), actual.OrderBy(p => p.Key));
+        var inConfig = JsonNode.Parse(File.ReadAllText(Path.Combine(input, "config.json")))!.AsObject();
+        var outConfig = JsonNode.Parse(File.ReadAllText(Path.Combine(saved, "config.json")))!.AsObject();
+        Assert.Equal(inConfig.Select(p => p.Key).Order(), outConfig.Select(p => p.Key).Order());
+        foreach (var (key, value) in inConfig)
+            Assert.True(JsonNode.DeepEquals(value, outConfig[key]) || (value is JsonValue a && outConfig[key] is JsonValue b && a.TryGetValue<double>(out var da) && b.TryGetValue<double>(out var db) && da == db),
+                $"config.json {key}: {value?.ToJsonString()} became {outConfig[key]?.ToJsonString()}");
+        foreach (var file in new[] { "tokenizer.json", "tokenizer_config.json", "generation_config.json" })
+            Assert.Equal(File.ReadAllBytes(Path.Combine(input, file)), File.ReadAllBytes(Path.Combine(saved, file)));
+    }
+
     /// <summary>Greedy continuation by full forward passes (no KV cache): an independent path from the CLI's engine.</summary>
     static int[] Greedy(Aha.Model.LlamaModel model, int[] prompt, int count)
     {

@@ -24,7 +24,11 @@ static class PublishedCheckpoints
     public static string EndOfTurn(string family) => family == "llama" ? "<|eot_id|>" : "<|im_end|>";
 
     /// <summary>Writes the folder <c>temp/family</c> and returns its path.</summary>
-    public static string Build(string family, TempDirectory temp, string? name = null)
+    /// <param name="endOfTurnScale">
+    /// Multiplies the end-of-turn token's embedding row (tied: also its output row), so sampled completions end there at
+    /// varied lengths: GRPO then sees groups whose rewards differ (an overlong penalty) and updates the policy.
+    /// </param>
+    public static string Build(string family, TempDirectory temp, string? name = null, double endOfTurnScale = 1)
     {
         string folder = temp[name ?? family];
         Directory.CreateDirectory(folder);
@@ -44,6 +48,9 @@ static class PublishedCheckpoints
         var tensors = entries.ToDictionary(e => e.Name, e => e.Name.EndsWith("norm.weight", StringComparison.Ordinal)
             ? (1 + 0.1 * randn(e.Shape, generator: generator)).to(bfloat16)
             : (0.2 * randn(e.Shape, generator: generator)).to(bfloat16));
+        int endOfTurn = family == "llama" ? 128009 : 151645; // <|eot_id|>, <|im_end|>
+        if (endOfTurnScale != 1)
+            using (no_grad()) tensors["model.embed_tokens.weight"][endOfTurn].mul_(endOfTurnScale);
         var weightMap = new JsonObject();
         int half = entries.Count / 2;
         var shards = new[] { entries.Take(half), entries.Skip(half) };
