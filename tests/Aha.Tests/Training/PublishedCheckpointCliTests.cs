@@ -36,8 +36,6 @@ public class PublishedCheckpointCliTests
 
         // "Hello world": Qwen's ids 9707 1879, Llama 3's 9906 1917 (the published vocabularies); Llama 3.1's post-processor adds <|begin_of_text|>.
         int[] hello = llama ? [9906, 1917] : [9707, 1879];
-        var plain = JsonNode.Parse(Run("tokenize", "--model", folder, "--text", "Hello world").Trim())!;
-        Assert.Equal(hello, plain["ids"]!.AsArray().Select(x => x!.GetValue<int>()));
         var special = JsonNode.Parse(Run("tokenize", "--model", folder, "--text", "Hello world", "--add-special-tokens").Trim())!;
         Assert.Equal(llama ? [128000, .. hello] : hello, special["ids"]!.AsArray().Select(x => x!.GetValue<int>()));
 
@@ -76,8 +74,10 @@ public class PublishedCheckpointCliTests
 
         """;
 
+    /// <summary>Qwen2 differs from Qwen3 here only in its q/k/v biases and lack of q/k norms, which the load/generate test covers; training runs on the other two to keep the suite short.</summary>
     [Theory]
-    [MemberData(nameof(PublishedCheckpoints.Families), MemberType = typeof(PublishedCheckpoints))]
+    [InlineData("qwen3")]
+    [InlineData("llama")]
     public void Eval_sft_and_grpo_run_with_the_chat_template_and_save_the_family_layout(string family)
     {
         using var temp = new TempDirectory();
@@ -101,7 +101,7 @@ public class PublishedCheckpointCliTests
             "--seq-len", "64", "--lr", "1e-2", "--warmup", "0", "--eval-every", "0", "--save-every", "0", .. Cpu]);
         string sft = Checkpoint.LoadLatest(temp["sft"]).Directory;
         Run(["grpo", "--model", folder, "--out", temp["grpo"], "--task", "gsm8k", "--data", temp["gsm8k.jsonl"], "--template", "chat", "--steps", "2",
-            "--prompts", "1", "--group-size", "4", "--max-tokens", "6", "--overlong-cache", "5", "--temperature", "1", "--lr", "1e-2", "--save-every", "0", .. Cpu]);
+            "--prompts", "1", "--group-size", "4", "--max-tokens", "4", "--overlong-cache", "3", "--temperature", "1", "--lr", "1e-2", "--save-every", "0", .. Cpu]);
         string grpo = Checkpoint.LoadLatest(temp["grpo"]).Directory;
 
         using var before = ModelLoader.Load(input);
