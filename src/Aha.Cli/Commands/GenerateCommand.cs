@@ -20,7 +20,7 @@ static class GenerateCommand
         var stops = new Option<string[]>("--stop") { Description = "Stop a row when its text ends with this string (repeatable); the string is kept." };
         var chat = new Option<bool>("--chat") { Description = "Wrap each prompt in the model's chat template as a user turn (for SFT models); the turn's end stops the row." };
         var adapter = new Option<string?>("--adapter") { Description = "A LoRA adapter folder (PEFT format, e.g. a step of a LoRA run) applied on top of --model." };
-        var json = new Option<bool>("--json") { Description = "One JSON object per prompt: prompt, completion, completion_ids, tokens, finish." };
+        var json = new Option<bool>("--json") { Description = "One JSON object per prompt: prompt, prompt_ids, completion, completion_ids, tokens, finish." };
         var run = new RunOptions();
         var command = new Command("generate", "Continue prompts with a trained model (batched, KV cache).")
         {
@@ -60,7 +60,7 @@ static class GenerateCommand
                 if (r.GetValue(json))
                     Console.WriteLine(new JsonObject
                     {
-                        ["prompt"] = texts[i], ["completion"] = text, ["completion_ids"] = new JsonArray([.. c.TokenIds.Select(id => (JsonNode)id)]),
+                        ["prompt"] = texts[i], ["prompt_ids"] = new JsonArray([.. requests[i].PromptIds.Select(id => (JsonNode)id)]), ["completion"] = text, ["completion_ids"] = new JsonArray([.. c.TokenIds.Select(id => (JsonNode)id)]),
                         ["tokens"] = c.TokenIds.Count,
                         ["finish"] = c.Finish.ToString().ToLowerInvariant(),
                     }.ToJsonString(Aha.Eval.ReportFiles.JsonLine));

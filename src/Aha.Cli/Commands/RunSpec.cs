@@ -66,11 +66,28 @@ static class RunSpec
         return resolved;
     }
 
-    /// <summary>SHA-256 of a checkpoint's weights file, lower-case hex: saved with a run that starts from it, checked on resume.</summary>
+    /// <summary>
+    /// SHA-256 of a checkpoint's weights, lower-case hex: saved with a run that starts from it, checked on resume. One
+    /// model.safetensors is hashed alone; a sharded folder hashes its index then each shard in name order.
+    /// </summary>
     public static string WeightsHash(string checkpointDirectory)
     {
-        using var stream = File.OpenRead(Path.Combine(checkpointDirectory, Checkpoint.ModelFile));
-        return Convert.ToHexStringLower(SHA256.HashData(stream));
+        string single = Path.Combine(checkpointDirectory, Checkpoint.ModelFile);
+        if (File.Exists(single))
+        {
+            using var stream = File.OpenRead(single);
+            return Convert.ToHexStringLower(SHA256.HashData(stream));
+        }
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var files = new[] { WeightFiles.IndexFile }
+            .Concat(WeightFiles.Headers(checkpointDirectory).Select(h => Path.GetFileName(h.Path)).Order(StringComparer.Ordinal));
+        var buffer = new byte[1 << 20];
+        foreach (var file in files)
+        {
+            using var stream = File.OpenRead(Path.Combine(checkpointDirectory, file));
+            for (int n; (n = stream.Read(buffer)) > 0;) hash.AppendData(buffer, 0, n);
+        }
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
     /// <summary>Refuses to resume against a base model whose weights changed since the run started (the KL reference, the starting point).</summary>
@@ -79,7 +96,7 @@ static class RunSpec
         if (saved?.Get<string>("base_model_sha256") is not { } was) return;
         string now = WeightsHash(baseDirectory);
         if (now != was)
-            throw new ArgumentException($"{Path.Combine(baseDirectory, Checkpoint.ModelFile)} changed since the run started (sha256 {now[..12]}…, the run saved {was[..12]}…); " +
+            throw new ArgumentException($"the weights of {baseDirectory} changed since the run started (sha256 {now[..12]}…, the run saved {was[..12]}…); " +
                 "resuming against other base weights would not be the same run. Restore the original base model, or start a new run with another --out.");
     }
 

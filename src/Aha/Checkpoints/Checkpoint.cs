@@ -64,7 +64,8 @@ public sealed partial class Checkpoint
     /// <summary>
     /// Atomically writes the checkpoint folder <c>runDir/name</c> and, by default, points <c>latest</c> at it.
     /// Refuses to replace an existing folder. Weights are written in the config's torch_dtype (a BF16 model loaded for
-    /// fp32 compute saves as BF16 again), as one model.safetensors. Tensors sharing storage (tied embeddings) are written once, under the
+    /// fp32 compute saves as BF16 again), as one model.safetensors; with <paramref name="optimizer"/> (a training checkpoint)
+    /// the weights that rounding changes are also kept in float32 in optimizer.safetensors (<see cref="MasterWeights"/>). Tensors sharing storage (tied embeddings) are written once, under the
     /// first name in <paramref name="weights"/>' order, as Hugging Face does.
     /// </summary>
     /// <param name="tokenizer">Written as the folder's tokenizer files: the tokenizer of the model that was loaded (or of its preset).</param>
@@ -98,7 +99,9 @@ public sealed partial class Checkpoint
             SaveFaults.BeforeWrite(Path.Combine(tmp, ModelFile));
             SafeTensors.Save(Path.Combine(tmp, ModelFile), WithoutAliases(weights), SafeTensors.PyTorchMetadata, config.StorageDtype);
             if (optimizer is not null) SaveFaults.BeforeWrite(Path.Combine(tmp, OptimizerFile));
-            if (optimizer is not null) SafeTensors.Save(Path.Combine(tmp, OptimizerFile), optimizer, SafeTensors.PyTorchMetadata);
+            // Weights rounded to a narrower storage dtype keep their float32 masters here, so a resume is exact.
+            if (optimizer is not null)
+                SafeTensors.Save(Path.Combine(tmp, OptimizerFile), MasterWeights.With(optimizer, WithoutAliases(weights), config.StorageDtype), SafeTensors.PyTorchMetadata);
             foreach (var (file, tensors) in options.ExtraTensorFiles)
             {
                 SaveFaults.BeforeWrite(Path.Combine(tmp, file));

@@ -99,14 +99,20 @@ public sealed partial class Checkpoint
             .Select(x => (x.Name, Step: long.Parse(x.Match.Groups[1].Value, CultureInfo.InvariantCulture)))
             .OrderByDescending(x => x.Step);
 
-    /// <summary>Weights: dtype as config.json's torch_dtype, names and shapes as a model built from it. Optimizer: a moment of each parameter's shape.</summary>
+    /// <summary>
+    /// Weights (one file or shards): dtype as config.json's torch_dtype, names and shapes as a model built from it. Optimizer:
+    /// a moment of each parameter's shape, and any float32 master (<see cref="MasterWeights"/>) of a weight's shape.
+    /// </summary>
     static string? CheckTensors(Checkpoint checkpoint)
     {
-        string modelPath = Path.Combine(checkpoint.Directory, ModelFile), configPath = Path.Combine(checkpoint.Directory, ConfigFile);
-        var header = SafeTensors.ReadHeader(modelPath);
+        string configPath = Path.Combine(checkpoint.Directory, ConfigFile);
+        // One model.safetensors or the shards of model.safetensors.index.json (as the Hub ships them), each checked.
+        var headers = WeightFiles.Headers(checkpoint.Directory);
         string dtype = TorchDtype(configPath);
-        if (header.Tensors.FirstOrDefault(t => t.Dtype != dtype) is { } odd)
-            return $"{modelPath}: tensor '{odd.Name}' is {odd.Dtype}, but {ConfigFile} says torch_dtype {DtypeWord(dtype)} ({dtype})";
+        foreach (var shard in headers)
+            if (shard.Tensors.FirstOrDefault(t => t.Dtype != dtype) is { } odd)
+                return $"{shard.Path}: tensor '{odd.Name}' is {odd.Dtype}, but {ConfigFile} says torch_dtype {DtypeWord(dtype)} ({dtype})";
+        var header = WeightFiles.Combined(checkpoint.Directory, headers);
 
         // Building the model draws random initial weights: keep the global generator as it was for the caller.
         using var rng = get_rng_state();
@@ -128,6 +134,10 @@ public sealed partial class Checkpoint
                     if (!info.Shape.SequenceEqual(expected))
                         return $"{optimizerPath}: '{key}' has shape {info.ShapeText}, but the parameter is [{string.Join(", ", expected)}]";
                 }
+            // Float32 masters of weights stored narrower (MasterWeights): each must match a weight's shape.
+            foreach (var (key, info) in moments.Where(m => m.Key.StartsWith(MasterWeights.Prefix, StringComparison.Ordinal)))
+                if (!weights.TryGetValue(key[MasterWeights.Prefix.Length..], out var weight) || !info.Shape.SequenceEqual(weight.shape))
+                    return $"{optimizerPath}: '{key}' ({info.ShapeText}) is the master of no weight of that name and shape in this model";
             return null;
         }
         finally { set_rng_state(rng); }

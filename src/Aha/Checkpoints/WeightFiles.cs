@@ -48,6 +48,11 @@ public static class WeightFiles
         return headers;
     }
 
+    /// <summary>One header listing the tensors of every weights file (named after the index when sharded), for name and shape checks.</summary>
+    public static SafeTensorsHeader Combined(string directory, IReadOnlyList<SafeTensorsHeader> headers) =>
+        headers.Count == 1 ? headers[0]
+            : new SafeTensorsHeader(Path.Combine(directory, IndexFile), new Dictionary<string, string>(), headers.SelectMany(h => h.Tensors).ToList(), 0);
+
     static Dictionary<string, string> ReadWeightMap(string index)
     {
         try
@@ -77,9 +82,7 @@ public static class WeightFiles
     public static void LoadInto(string directory, IReadOnlyDictionary<string, Tensor> target, IReadOnlySet<string> required, Model.ModelConfig config)
     {
         var headers = Headers(directory);
-        var all = headers.Count == 1 ? headers[0]
-            : new SafeTensorsHeader(Path.Combine(directory, IndexFile), new Dictionary<string, string>(), headers.SelectMany(h => h.Tensors).ToList(), 0);
-        StateDictCheck.ThrowIfMismatched(all, target, required, config);
+        StateDictCheck.ThrowIfMismatched(Combined(directory, headers), target, required, config);
         using var noGrad = no_grad();
         foreach (var header in headers)
         {

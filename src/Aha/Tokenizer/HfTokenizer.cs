@@ -232,14 +232,34 @@ public sealed class HfTokenizer : ITokenizer
         Encode(RenderChat(messages, options), addSpecialTokens: false);
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// Trained: each assistant message's content and its end-of-turn token (<c>&lt;|im_end|&gt;</c>, <c>&lt;|eot_id|&gt;</c>), not the
+    /// template's glue after it (ChatML's newline), which the model never generates: it stops at end of turn. A template that
+    /// rewrites earlier turns once later messages follow (Qwen3 drops earlier <c>&lt;think&gt;</c> blocks and gives only the
+    /// turn after the last user message an empty one) cannot mark every turn as it will be rendered; then only the last assistant
+    /// turn is trained, with all earlier turns as the context the template renders for it, which is exactly what the model sees
+    /// when it writes that turn at inference.
+    /// </remarks>
     public (int[] Ids, bool[] IsCompletion) EncodeChatForTraining(IReadOnlyList<ChatMessage> messages)
     {
-        // Cut points: before each assistant message (its prompt with the generation header) and after it (content and
-        // end of turn). Each rendering must extend the previous one, or the template rewrites history.
+        int last = -1;
+        for (int i = 0; i < messages.Count; i++) if (messages[i].Role == "assistant") last = i;
+        return TryEncodeTurns(messages, Enumerable.Range(0, messages.Count).Where(i => messages[i].Role == "assistant").ToList(), out var all, out _)
+            ? all
+            : TryEncodeTurns(messages, last < 0 ? [] : [last], out var lastOnly, out int failed) ? lastOnly
+            : throw new InvalidDataException(
+                $"{Path.Combine(directory, HfConfig.ConfigFile)}: the chat template renders the conversation up to message {failed} " +
+                "differently from how it renders it once later messages follow, even for the last assistant turn alone, so its ids " +
+                "cannot be marked. Train on conversations that end with the assistant turn to learn, or fix the template.");
+    }
+
+    // Cut points: before each trained assistant message (its prompt with the generation header) and after it (content and end of
+    // turn). Each rendering must extend the previous one; false (with the message where it did not) when the template rewrites history.
+    bool TryEncodeTurns(IReadOnlyList<ChatMessage> messages, List<int> turns, out (int[] Ids, bool[] IsCompletion) result, out int failed)
+    {
         var cuts = new List<(string Text, bool CompletionBefore, int Message)>();
-        for (int i = 0; i < messages.Count; i++)
+        foreach (int i in turns)
         {
-            if (messages[i].Role != "assistant") continue;
             cuts.Add((RenderChat(messages.Take(i).ToList(), new ChatOptions { AddGenerationPrompt = true }), false, i));
             cuts.Add((RenderChat(messages.Take(i + 1).ToList(), new ChatOptions { AddGenerationPrompt = false }), true, i));
         }
@@ -248,21 +268,24 @@ public sealed class HfTokenizer : ITokenizer
         var ids = new List<int>();
         var mask = new List<bool>();
         string previous = "";
+        var stops = StopIds.ToHashSet();
         foreach (var (text, completion, index) in cuts)
         {
             if (!text.StartsWith(previous, StringComparison.Ordinal))
-                throw new InvalidDataException(
-                    $"{Path.Combine(directory, HfConfig.ConfigFile)}: the chat template renders the conversation up to message {index} " +
-                    "differently from how it renders it once later messages follow (it rewrites earlier turns, e.g. Qwen3 drops " +
-                    "earlier <think> blocks), so the ids of each assistant turn cannot be marked. Train on one assistant turn per " +
-                    "example, or strip the rewritten parts from earlier turns yourself.");
+            {
+                (result, failed) = (default, index);
+                return false;
+            }
             // Each segment is tokenized alone, so an assistant turn's ids never straddle its boundary.
             var segment = Encode(text[previous.Length..], addSpecialTokens: false);
+            int end = segment.Length;
+            if (completion && Array.FindLastIndex(segment, stops.Contains) is >= 0 and var stop) end = stop + 1;
             ids.AddRange(segment);
-            mask.AddRange(Enumerable.Repeat(completion, segment.Length));
+            for (int k = 0; k < segment.Length; k++) mask.Add(completion && k < end);
             previous = text;
         }
-        return ([.. ids], [.. mask]);
+        (result, failed) = (([.. ids], [.. mask]), -1);
+        return true;
     }
 
     /// <summary>Copies the tokenizer files this tokenizer was loaded from into <paramref name="directory"/>, byte for byte.</summary>

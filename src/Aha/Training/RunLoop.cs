@@ -105,14 +105,20 @@ public sealed partial class RunLoop
         return Save(step);
     }
 
-    /// <summary>What every trainer's resume starts with: the weights and AdamW moments of <paramref name="resume"/>, and its state.</summary>
+    /// <summary>
+    /// What every trainer's resume starts with: the weights and AdamW moments of <paramref name="resume"/>, and its state.
+    /// A model stored narrower than it trains (BF16 on disk, float32 in memory) gets its float32 master weights back.
+    /// </summary>
     public static TrainingState Restore(Checkpoint resume, nn.Module model, TorchSharp.Modules.AdamW optimizer)
     {
         var state = resume.State ?? throw new InvalidDataException(
             $"{resume.Directory} has no {Checkpoint.StateFile}, so it cannot be resumed; start a new run from its weights instead.");
         resume.LoadModel(model);
         using var scope = NewDisposeScope();
-        AdamWState.Import(optimizer, model, resume.LoadOptimizer(), Path.Combine(resume.Directory, Checkpoint.OptimizerFile));
+        var saved = resume.LoadOptimizer();
+        string source = Path.Combine(resume.Directory, Checkpoint.OptimizerFile);
+        MasterWeights.Restore(model.state_dict(), saved, source);
+        AdamWState.Import(optimizer, model, saved, source);
         return state;
     }
 

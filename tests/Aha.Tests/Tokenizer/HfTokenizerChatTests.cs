@@ -51,28 +51,31 @@ public class HfTokenizerChatTests
         var (ids, mask) = Qwen().EncodeChatForTraining(messages);
 
         string prompt1 = "<|im_start|>system\nYou are terse.<|im_end|>\n<|im_start|>user\n2+2?<|im_end|>\n<|im_start|>assistant\n";
-        string turn1 = "4<|im_end|>\n";
-        string prompt2 = "<|im_start|>user\nAnd 3+3?<|im_end|>\n<|im_start|>assistant\n";
-        string turn2 = "It is 6.<|im_end|>\n";
-        int[] expected = [.. RustIds(prompt1), .. RustIds(turn1), .. RustIds(prompt2), .. RustIds(turn2)];
+        string turn1 = "4<|im_end|>";
+        string prompt2 = "\n<|im_start|>user\nAnd 3+3?<|im_end|>\n<|im_start|>assistant\n";
+        string turn2 = "It is 6.<|im_end|>";
+        // The newline after each <|im_end|> is template glue the model never generates (it stops at end of turn): not trained.
+        int[] expected = [.. RustIds(prompt1), .. RustIds(turn1), .. RustIds(prompt2), .. RustIds(turn2), .. RustIds("\n")];
         bool[] expectedMask = [.. RustIds(prompt1).Select(_ => false), .. RustIds(turn1).Select(_ => true),
-            .. RustIds(prompt2).Select(_ => false), .. RustIds(turn2).Select(_ => true)];
+            .. RustIds(prompt2).Select(_ => false), .. RustIds(turn2).Select(_ => true), false];
         Assert.Equal(expected, ids);
         Assert.Equal(expectedMask, mask);
         // Here no token straddles a cut, so the ids are also those of the whole conversation tokenized at once.
-        Assert.Equal(RustIds(prompt1 + turn1 + prompt2 + turn2), ids);
+        Assert.Equal(RustIds(prompt1 + turn1 + prompt2 + turn2 + "\n"), ids);
     }
 
     [Fact]
-    public void A_template_that_rewrites_earlier_turns_is_refused_naming_the_message()
+    public void A_template_that_rewrites_earlier_turns_trains_the_last_assistant_turn_in_the_context_it_renders_for_it()
     {
         ChatMessage[] messages =
         [
             new("user", "2+2?"), new("assistant", "<think>\nadd\n</think>\n\n4"), new("user", "3+3?"), new("assistant", "6"),
         ];
-        var e = Assert.Throws<InvalidDataException>(() => Qwen(dropEarlierThinking: true).EncodeChatForTraining(messages));
-        Assert.Contains("message 3", e.Message);
-        Assert.Contains("tokenizer_config.json", e.Message);
+        var (ids, mask) = Qwen(dropEarlierThinking: true).EncodeChatForTraining(messages);
+        // The earlier turn as the template renders it once later messages follow (its <think> block dropped), untrained.
+        string context = "<|im_start|>user\n2+2?<|im_end|>\n<|im_start|>assistant\n4<|im_end|>\n<|im_start|>user\n3+3?<|im_end|>\n<|im_start|>assistant\n";
+        Assert.Equal([.. RustIds(context), .. RustIds("6<|im_end|>"), .. RustIds("\n")], ids);
+        Assert.Equal([.. RustIds(context).Select(_ => false), true, true, false], mask);
     }
 
     [Fact]
