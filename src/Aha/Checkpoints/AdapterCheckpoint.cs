@@ -81,20 +81,14 @@ public sealed class AdapterCheckpoint
     }
 
     /// <summary>
-    /// Atomically writes the training checkpoint <c>runDir/name</c> of a LoRA run (adapter, tokenizer, optimizer, state,
-    /// manifest; written in a temporary folder then renamed) and points <c>latest</c> at it; keeps the newest
+    /// Atomically writes the training checkpoint <c>runDir/name</c> of a LoRA run (adapter, tokenizer, optimizer, state)
+    /// through <see cref="Checkpoint.WriteFolder"/>, as full checkpoints are written; keeps the newest
     /// <paramref name="keepLast"/> step folders (0 = all).
     /// </summary>
     public static string Save(string runDir, string name, LoraAdapters adapters, string baseModel, ITokenizer tokenizer,
         TrainingState state, IReadOnlyDictionary<string, Tensor> optimizer, int keepLast)
     {
-        System.IO.Directory.CreateDirectory(runDir);
-        string final = Path.Combine(runDir, name);
-        if (System.IO.Directory.Exists(final)) throw new IOException($"{final} already exists; refusing to overwrite a saved checkpoint.");
-        string tmp = Path.Combine(runDir, $".tmp-{name}-{Environment.ProcessId}");
-        if (System.IO.Directory.Exists(tmp)) System.IO.Directory.Delete(tmp, recursive: true);
-        System.IO.Directory.CreateDirectory(tmp);
-        try
+        return Checkpoint.WriteFolder(runDir, name, updateLatest: true, keepLast, tmp =>
         {
             WriteAdapter(tmp, adapters, baseModel);
             SaveFaults.BeforeWrite(Path.Combine(tmp, "tokenizer.json"));
@@ -103,22 +97,7 @@ public sealed class AdapterCheckpoint
             SafeTensors.Save(Path.Combine(tmp, Checkpoint.OptimizerFile), optimizer, SafeTensors.PyTorchMetadata);
             SaveFaults.BeforeWrite(Path.Combine(tmp, Checkpoint.StateFile));
             File.WriteAllText(Path.Combine(tmp, Checkpoint.StateFile), state.ToJson());
-            CheckpointManifest.Write(tmp);
-            Durable.FlushTree(tmp);
-            System.IO.Directory.Move(tmp, final);
-        }
-        catch
-        {
-            try { System.IO.Directory.Delete(tmp, recursive: true); } catch (IOException) { }
-            throw;
-        }
-        Durable.FlushDirectory(runDir);
-        Durable.ReplaceText(Path.Combine(runDir, Checkpoint.LatestFile), name + "\n");
-        if (keepLast > 0)
-            foreach (var old in System.IO.Directory.EnumerateDirectories(runDir, "step-*").Order(StringComparer.Ordinal).SkipLast(keepLast))
-                if (old != final)
-                    try { System.IO.Directory.Delete(old, recursive: true); } catch (IOException) { } // housekeeping only
-        return final;
+        });
     }
 
     /// <summary>The adapter checkpoint <c>runDir/latest</c> names, or null when the run has none yet.</summary>

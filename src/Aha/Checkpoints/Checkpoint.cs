@@ -76,19 +76,9 @@ public sealed partial class Checkpoint
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
         options ??= new CheckpointOptions();
-        CheckName(name);
         if (tokenizer.VocabSize > config.VocabSize)
             throw new ArgumentException($"the tokenizer has {tokenizer.VocabSize} ids but the model's vocab_size is {config.VocabSize}; save the model with the tokenizer it was built for.", nameof(tokenizer));
-        System.IO.Directory.CreateDirectory(runDir);
-        string final = Path.Combine(runDir, name);
-        if (System.IO.Directory.Exists(final) || File.Exists(final))
-            throw new IOException($"{final} already exists; refusing to overwrite a saved checkpoint. Save under another name (the next step) or delete that folder first.");
-        RemoveAbandonedTemporaries(runDir);
-
-        string tmp = Path.Combine(runDir, $"{TmpPrefix}{name}-{Environment.ProcessId}");
-        if (System.IO.Directory.Exists(tmp)) System.IO.Directory.Delete(tmp, recursive: true);
-        System.IO.Directory.CreateDirectory(tmp);
-        try
+        return WriteFolder(runDir, name, options.UpdateLatest, options.KeepLast, tmp =>
         {
             SaveFaults.BeforeWrite(Path.Combine(tmp, ConfigFile));
             File.WriteAllText(Path.Combine(tmp, ConfigFile), config.ToJson() + "\n");
@@ -109,6 +99,30 @@ public sealed partial class Checkpoint
             }
             if (state is not null) SaveFaults.BeforeWrite(Path.Combine(tmp, StateFile));
             if (state is not null) File.WriteAllText(Path.Combine(tmp, StateFile), state.ToJson());
+        });
+    }
+
+    /// <summary>
+    /// The atomic save every checkpoint kind shares: <paramref name="write"/> fills a temporary folder, the manifest is
+    /// written last inside it, the folder is flushed and renamed to <c>runDir/name</c> (it appears complete or not at all),
+    /// then <c>latest</c> moves to it and old step folders are pruned. Refuses to replace an existing folder; an I/O
+    /// failure says the previous checkpoint is intact.
+    /// </summary>
+    internal static string WriteFolder(string runDir, string name, bool updateLatest, int keepLast, Action<string> write)
+    {
+        CheckName(name);
+        System.IO.Directory.CreateDirectory(runDir);
+        string final = Path.Combine(runDir, name);
+        if (System.IO.Directory.Exists(final) || File.Exists(final))
+            throw new IOException($"{final} already exists; refusing to overwrite a saved checkpoint. Save under another name (the next step) or delete that folder first.");
+        RemoveAbandonedTemporaries(runDir);
+
+        string tmp = Path.Combine(runDir, $"{TmpPrefix}{name}-{Environment.ProcessId}");
+        if (System.IO.Directory.Exists(tmp)) System.IO.Directory.Delete(tmp, recursive: true);
+        System.IO.Directory.CreateDirectory(tmp);
+        try
+        {
+            write(tmp);
             CheckpointManifest.Write(tmp); // last, so it lists every file; inside the temporary folder, so it is renamed with them
             Durable.FlushTree(tmp);
             System.IO.Directory.Move(tmp, final); // atomic on one file system: the folder appears complete or not at all
@@ -123,11 +137,11 @@ public sealed partial class Checkpoint
         Durable.FlushDirectory(runDir);
         try
         {
-            if (options.UpdateLatest) SaveFaults.BeforeWrite(Path.Combine(runDir, LatestFile));
-            if (options.UpdateLatest) Durable.ReplaceText(Path.Combine(runDir, LatestFile), name + "\n");
+            if (updateLatest) SaveFaults.BeforeWrite(Path.Combine(runDir, LatestFile));
+            if (updateLatest) Durable.ReplaceText(Path.Combine(runDir, LatestFile), name + "\n");
         }
         catch (IOException e) { throw SaveFailed(e, runDir, name); } // the new folder stays, unnamed by 'latest': a resume ignores it
-        if (options.KeepLast > 0) Prune(runDir, options.KeepLast);
+        if (keepLast > 0) Prune(runDir, keepLast);
         return final;
     }
 

@@ -136,9 +136,9 @@ public sealed class GrpoTrainer : IDisposable
         using var scope = NewDisposeScope();
         var state = _problems.SaveTo((StateTemplate with { Step = step, Seed = _options.Seed, Trainer = "grpo" }).WithOptions(_options))
             .With("reference_step", _referenceStep);
+        if (_policy.Lora is not null) return AdapterRuns.Save(RunDirectory, step, _policy, _tokenizer, state, _optimizer, _options.KeepLast);
         var extra = new Dictionary<string, IReadOnlyDictionary<string, Tensor>>();
         if (_reference is not null && _referenceStep > 0) extra[ReferenceFile] = _reference.state_dict();
-        if (_policy.Lora is not null) return AdapterRuns.Save(RunDirectory, step, _policy, _tokenizer, state, _optimizer, _options.KeepLast);
         return Checkpoint.Save(RunDirectory, Checkpoint.StepName(step), _policy, _policy.Config, _tokenizer, state,
             AdamWState.Export(_optimizer, _policy), new CheckpointOptions { KeepLast = _options.KeepLast, ExtraTensorFiles = extra });
     }
