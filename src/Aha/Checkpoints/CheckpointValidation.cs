@@ -15,12 +15,15 @@ public sealed partial class Checkpoint
     /// against config.json) and of the optimizer (every moment against a parameter). Returns null when it is sound, else
     /// one line naming the file and what is wrong. <paramref name="warn"/> hears about a folder without a manifest.
     /// </summary>
-    public static string? Validate(string directory, Action<string>? warn = null)
+    public static string? Validate(string directory, Action<string>? warn = null) => Check(directory, warn).Problem;
+
+    /// <summary><see cref="Validate"/>, keeping the checkpoint it opened to check (a tokenizer can take seconds to load).</summary>
+    static (string? Problem, Checkpoint? Checkpoint) Check(string directory, Action<string>? warn)
     {
-        if (!System.IO.Directory.Exists(directory)) return $"{directory}: no such checkpoint folder";
+        if (!System.IO.Directory.Exists(directory)) return ($"{directory}: no such checkpoint folder", null);
         try
         {
-            if (CheckpointManifest.Verify(directory, out bool hasManifest) is { } damaged) return damaged;
+            if (CheckpointManifest.Verify(directory, out bool hasManifest) is { } damaged) return (damaged, null);
             if (!hasManifest)
                 warn?.Invoke($"{directory} has no {CheckpointManifest.FileName} (saved by an older version of Aha): its files are checked for structure only, not by hash.");
             var checkpoint = Open(directory);
@@ -28,21 +31,22 @@ public sealed partial class Checkpoint
             if (File.Exists(generation)) GenerationConfig.FromJson(File.ReadAllText(generation), generation);
             if (StepFolder().Match(Path.GetFileName(Path.TrimEndingDirectorySeparator(directory))) is { Success: true } m && checkpoint.State is { } state
                 && long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) != state.Step)
-                return $"{Path.Combine(directory, StateFile)} says step {state.Step}, but the folder is {Path.GetFileName(directory)}";
-            return CheckTensors(checkpoint);
+                return ($"{Path.Combine(directory, StateFile)} says step {state.Step}, but the folder is {Path.GetFileName(directory)}", null);
+            return CheckTensors(checkpoint) is { } problem ? (problem, null) : (null, checkpoint);
         }
         catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException or JsonException
                                       or InvalidOperationException or FormatException or ArgumentException or KeyNotFoundException or NotSupportedException)
         {
-            return OneLine(e.Message);
+            return (OneLine(e.Message), null);
         }
     }
 
     /// <summary>Opens <paramref name="directory"/> after <see cref="Validate"/>; a damaged folder throws <see cref="InvalidDataException"/> naming the file.</summary>
-    public static Checkpoint OpenVerified(string directory, Action<string>? warn = null) =>
-        Validate(directory, warn) is { } problem
-            ? throw new InvalidDataException($"{problem}. Use another checkpoint of the run, or restore this one from a copy.")
-            : Open(directory);
+    public static Checkpoint OpenVerified(string directory, Action<string>? warn = null)
+    {
+        var (problem, checkpoint) = Check(directory, warn);
+        return checkpoint ?? throw new InvalidDataException($"{problem}. Use another checkpoint of the run, or restore this one from a copy.");
+    }
 
     /// <summary>
     /// The checkpoint a resume starts from: the one <c>latest</c> names if it validates, else the newest older
@@ -78,10 +82,11 @@ public sealed partial class Checkpoint
         foreach (string name in candidates)
         {
             string folder = Path.Combine(runDir, name);
-            if (Validate(folder, warn) is not { } problem)
+            var (problem, checkpoint) = Check(folder, warn);
+            if (checkpoint is not null)
             {
                 if (first is not null) warn($"resuming from {folder}, the newest checkpoint that validates.");
-                return Open(folder);
+                return checkpoint;
             }
             warn($"skipping {folder}: {problem}.");
             first ??= problem;
