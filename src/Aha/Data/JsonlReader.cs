@@ -24,10 +24,25 @@ public static class JsonlReader
     public static IEnumerable<IReadOnlyList<ChatMessage>> ReadConversations(string path, BadRowReport? skipBadRows = null) =>
         Read(path, skipBadRows, ReadMessages);
 
+    /// <summary>
+    /// Each row parsed by <paramref name="parse"/>, with the same checks and <c>file:line</c> errors as the readers above; a
+    /// problem the parser finds is reported by throwing <see cref="InvalidDataException"/> from it (its message is the problem).
+    /// </summary>
+    /// <returns>Each row's line number (1-based) and value.</returns>
+    public static IEnumerable<(int Line, T Value)> ReadRows<T>(string path, Func<JsonElement, T> parse, BadRowReport? skipBadRows = null) =>
+        Read(path, skipBadRows, (row, line) =>
+        {
+            try { return (line, parse(row)); }
+            catch (InvalidDataException e) { throw new RowException(e.Message); }
+        });
+
     /// <summary>A row problem before the file and line are known.</summary>
     sealed class RowException(string message) : Exception(message);
 
-    static IEnumerable<T> Read<T>(string path, BadRowReport? skipBadRows, Func<JsonElement, T> parse)
+    static IEnumerable<T> Read<T>(string path, BadRowReport? skipBadRows, Func<JsonElement, T> parse) =>
+        Read(path, skipBadRows, (row, _) => parse(row));
+
+    static IEnumerable<T> Read<T>(string path, BadRowReport? skipBadRows, Func<JsonElement, int, T> parse)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such data file.", path);
         foreach (var (number, bytes) in JsonlLines.Read(path))
@@ -41,7 +56,7 @@ public static class JsonlReader
                 using var doc = JsonDocument.Parse(bytes);
                 if (doc.RootElement.ValueKind != JsonValueKind.Object)
                     throw new RowException($"the row is {Kind(doc.RootElement)}, expected an object");
-                value = parse(doc.RootElement);
+                value = parse(doc.RootElement, number);
             }
             catch (JsonException e) { problem = $"not valid JSON ({e.Message})"; }
             catch (RowException e) { problem = e.Message; }

@@ -1,0 +1,34 @@
+using Aha.Data;
+using Aha.Preferences;
+using Xunit;
+
+namespace Aha.Tests.Preferences;
+
+public class PreferenceDataTests
+{
+    [Fact]
+    public void Trl_standard_rows_become_pairs_with_their_file_and_line()
+    {
+        using var dir = new TempDirectory();
+        var path = Path.Combine(dir.Path, "prefs.jsonl");
+        File.WriteAllText(path, "{\"prompt\":\"1+1=\",\"chosen\":\"2\",\"rejected\":\"3\"}\n\n{\"prompt\":\"2+2=\",\"chosen\":\"4\",\"rejected\":\"5\",\"extra\":1}\n");
+        var pairs = PreferenceData.Load(path);
+        Assert.Equal(2, pairs.Count);
+        Assert.Equal(("2+2=", "4", "5"), (pairs[1].PromptText, pairs[1].Chosen, pairs[1].Rejected));
+        Assert.Equal($"{path}:3", pairs[1].Origin);
+    }
+
+    [Fact]
+    public void A_bad_row_is_named_by_file_line_and_field_or_skipped_and_counted()
+    {
+        using var dir = new TempDirectory();
+        var path = Path.Combine(dir.Path, "prefs.jsonl");
+        File.WriteAllText(path, "{\"prompt\":\"a\",\"chosen\":\"b\",\"rejected\":\"c\"}\n{\"prompt\":\"a\",\"chosen\":\"b\"}\n");
+        var e = Assert.Throws<InvalidDataException>(() => PreferenceData.Load(path));
+        Assert.Contains($"{path}:2: field \"rejected\" is missing", e.Message);
+
+        var report = new BadRowReport();
+        Assert.Single(PreferenceData.Load(path, new PreferenceDataOptions(report)));
+        Assert.Equal(1, report.Count);
+    }
+}
