@@ -66,6 +66,25 @@ public static class PreferenceData
             .ToList();
     }
 
+    /// <summary>A command line's format name: auto, standard (trl), conversational, hh-rlhf (hh) or ultrafeedback.</summary>
+    public static PreferenceFormat ParseFormat(string name) => name.ToLowerInvariant() switch
+    {
+        "auto" => PreferenceFormat.Auto,
+        "standard" or "trl" => PreferenceFormat.Standard,
+        "conversational" => PreferenceFormat.Conversational,
+        "hh-rlhf" or "hh" => PreferenceFormat.HhRlhf,
+        "ultrafeedback" => PreferenceFormat.UltraFeedback,
+        _ => throw new ArgumentException($"--format '{name}': use auto, standard, conversational, hh-rlhf or ultrafeedback."),
+    };
+
+    /// <summary>A command line's pairing name: best-vs-worst or all.</summary>
+    public static PreferencePairing ParsePairing(string name) => name.ToLowerInvariant() switch
+    {
+        "best-vs-worst" => PreferencePairing.BestVsWorst,
+        "all" => PreferencePairing.All,
+        _ => throw new ArgumentException($"--pairs '{name}': use best-vs-worst or all."),
+    };
+
     /// <summary>Parquet rows as JSON objects (nested lists and structs included), parsed by the same rules as JSON Lines.</summary>
     static List<PreferencePair> ReadParquet(string path, Func<JsonElement, List<PreferencePair>> parse, BadRowReport? skipBadRows)
     {

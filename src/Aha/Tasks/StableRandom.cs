@@ -25,6 +25,9 @@ public sealed class StableRandom(ulong seed)
         return (int)(min + (long)(NextULong() % range)); // modulo bias is below 1e-9 for ranges this small
     }
 
+    /// <summary>Uniform in [0, 1): the top 53 bits of the next value.</summary>
+    public double NextDouble() => (NextULong() >> 11) * (1.0 / (1UL << 53));
+
     public T Pick<T>(IReadOnlyList<T> items) => items[Next(0, items.Count - 1)];
 
     public static ulong Mix(ulong z)
