@@ -106,7 +106,7 @@ static class DpoCommand
                     };
                 };
             }
-            Console.Error.WriteLine($"base {baseCheckpoint.Directory}; {encoded.Count} pairs from {dataPath}; {options.Loss} β {options.Beta}" +
+            Console.Error.WriteLine($"base {baseCheckpoint.Directory}; {encoded.Count} pairs from {dataPath}; {(options.Loss == DpoLossType.Ipo ? "ipo" : "dpo")} β {options.Beta}" +
                                     $"{(options.LabelSmoothing > 0 ? $" ε {options.LabelSmoothing}" : "")}; reference {(loraConfig is null ? "a frozen copy of the base" : "the base with adapters off")}");
             var template0 = new TrainingState { Step = 0, Trainer = "dpo" }
                 .With("base_model", Path.GetFullPath(basePath)).With("data", Path.GetFullPath(dataPath))

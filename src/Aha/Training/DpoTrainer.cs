@@ -176,6 +176,15 @@ public sealed class DpoTrainer : IDisposable
         return scope.MoveToOuter((logp * mask).sum(1));
     }
 
+    /// <summary>Σ log <paramref name="model"/>(completion | prompt), as a training step scores it (tests, diagnostics).</summary>
+    internal double Score(LlamaModel model, int[] prompt, int[] completion)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var (ids, mask) = Sequences([new EncodedPair(prompt, completion, completion)]);
+        return SequenceLogProbs(model, ids[..1], mask[..1]).item<float>();
+    }
+
     /// <summary>Each pair's prompt + chosen, then each pair's prompt + rejected, right-padded: ids (2B, L) and the mask (2B, L−1) of completion targets.</summary>
     (Tensor Ids, Tensor Mask) Sequences(IReadOnlyList<EncodedPair> batch)
     {
