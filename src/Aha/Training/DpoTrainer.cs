@@ -67,9 +67,6 @@ public sealed class DpoTrainer : IDisposable
     /// <summary>Test hook: makes chosen steps non-finite (see <see cref="NonFiniteInjection"/>).</summary>
     public NonFiniteInjection? Inject { get; init; }
 
-    /// <summary>The held-out rows measured by this run: (steps completed, metrics).</summary>
-    public List<(long Step, IReadOnlyDictionary<string, double> Scalars)> Evaluations { get; } = [];
-
     /// <summary>Trains from step 0 or from <paramref name="resume"/> (weights, optimizer moments, step) until the last step or cancellation. Pass the base weights, then resume: they are the reference.</summary>
     public (TrainingResult Result, IReadOnlyList<LoopStep> Steps) Run(Checkpoint? resume = null, CancellationToken cancel = default) =>
         Run(() => resume is null ? 0 : Restore(RunLoop.Restore(resume, _policy, _optimizer), resume.Directory), cancel);
@@ -114,7 +111,6 @@ public sealed class DpoTrainer : IDisposable
     {
         var scalars = HeldOut!();
         _policy.train();
-        Evaluations.Add((step, scalars));
         metrics?.Write("eval", step, scalars);
         Log(string.Create(CultureInfo.InvariantCulture, $"{StepText(step, _options.Steps)} | held-out {string.Join(" | ", scalars.Select(kv => $"{kv.Key} {kv.Value:0.###}"))}"));
     }
