@@ -17,3 +17,4 @@ $AHA dpo "${dpo[@]}" --data "$OUT/pairs.jsonl" --out "$OUT/ipo" --lr 5e-5 --loss
 $AHA dpo "${dpo[@]}" --data "$OUT/pairs-nolength.jsonl" --out "$OUT/dpo-nolength" --lr 5e-5
 $AHA dpo "${dpo[@]}" --data "$OUT/pairs-random.jsonl" --out "$OUT/dpo-random" --lr 5e-5
 $AHA dpo "${dpo[@]}" --data "$OUT/pairs.jsonl" --out "$OUT/dpo-lr2e-4" --lr 2e-4
+$AHA dpo "${dpo[@]}" --data "$OUT/pairs.jsonl" --out "$OUT/dpo-lora" --lr 5e-4 --lora-rank 8
