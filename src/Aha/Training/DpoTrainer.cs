@@ -210,12 +210,7 @@ public sealed class DpoTrainer : IDisposable
         if (_order.Epoch != epoch)
         {
             var order = Enumerable.Range(0, _pairs.Count).ToArray();
-            var random = StableRandom.For(_options.Seed, epoch);
-            for (int i = order.Length - 1; i > 0; i--)
-            {
-                int j = random.Next(0, i);
-                (order[i], order[j]) = (order[j], order[i]);
-            }
+            StableRandom.For(_options.Seed, epoch).Shuffle(order);
             _order = (epoch, order);
         }
         return _order.Order[index % _pairs.Count];
