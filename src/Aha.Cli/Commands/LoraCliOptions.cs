@@ -4,7 +4,7 @@ using Aha.Model;
 
 namespace Aha.Cli.Commands;
 
-/// <summary>`--lora-rank`, `--lora-alpha`, `--lora-targets`, `--lora-dropout` of `aha sft` and `aha grpo`, and the resume of a LoRA run.</summary>
+/// <summary>`--lora-rank`, `--lora-alpha`, `--lora-targets`, `--lora-dropout` of `aha sft`, `aha grpo` and `aha dpo`, and the resume of a LoRA run.</summary>
 sealed class LoraCliOptions
 {
     readonly Option<int> _rank = new("--lora-rank") { Description = "Train LoRA adapters of rank r instead of every weight (0 = full fine-tune).", DefaultValueFactory = _ => 0 };

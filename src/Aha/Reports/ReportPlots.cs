@@ -36,9 +36,23 @@ static class ReportPlots
         return figures;
     }
 
-    static Plot Steps(string title, string yLabel, IReadOnlyList<GrpoStep> steps, IReadOnlyList<(string Scalar, string Legend)> series)
+    /// <summary>Any trainer's curves over steps (one PNG each, atomically), e.g. DPO's rewards and held-out accuracy; a plot with no finite point is left out.</summary>
+    public static IReadOnlyList<Figure> Curves(string dir, string xLabel,
+        IEnumerable<(string File, string Title, string YLabel, IReadOnlyList<GrpoStep> Rows, IReadOnlyList<(string Scalar, string Legend)> Series)> plots)
     {
-        var plot = Frame(title, yLabel);
+        var figures = new List<Figure>();
+        foreach (var (file, title, yLabel, rows, series) in plots)
+        {
+            if (!series.Any(s => rows.Any(r => double.IsFinite(r[s.Scalar])))) continue;
+            using (var plot = Steps(title, yLabel, rows, series, xLabel)) SaveAtomically(plot, Path.Combine(dir, file));
+            figures.Add(new Figure(file, title));
+        }
+        return figures;
+    }
+
+    static Plot Steps(string title, string yLabel, IReadOnlyList<GrpoStep> steps, IReadOnlyList<(string Scalar, string Legend)> series, string xLabel = "GRPO step")
+    {
+        var plot = Frame(title, yLabel, xLabel);
         foreach (var (scalar, legend) in series) Line(plot, steps, scalar, legend, plot.Axes.Left);
         if (series.Count > 1) plot.ShowLegend(Alignment.LowerRight); // GRPO curves mostly rise, leaving the lower right empty
         return plot;
@@ -84,11 +98,11 @@ static class ReportPlots
         return plot;
     }
 
-    static Plot Frame(string title, string yLabel)
+    static Plot Frame(string title, string yLabel, string xLabel = "GRPO step")
     {
         var plot = new Plot();
         plot.Title(title);
-        plot.XLabel("GRPO step");
+        plot.XLabel(xLabel);
         plot.YLabel(yLabel);
         return plot;
     }

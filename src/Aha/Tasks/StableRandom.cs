@@ -25,6 +25,19 @@ public sealed class StableRandom(ulong seed)
         return (int)(min + (long)(NextULong() % range)); // modulo bias is below 1e-9 for ranges this small
     }
 
+    /// <summary>Uniform in [0, 1): the top 53 bits of the next value.</summary>
+    public double NextDouble() => (NextULong() >> 11) * (1.0 / (1UL << 53));
+
+    /// <summary>Fisher–Yates in place, from the last element down: the one shuffle every seeded order (epochs, pair order) uses.</summary>
+    public void Shuffle<T>(IList<T> items)
+    {
+        for (int i = items.Count - 1; i > 0; i--)
+        {
+            int j = Next(0, i);
+            (items[i], items[j]) = (items[j], items[i]);
+        }
+    }
+
     public T Pick<T>(IReadOnlyList<T> items) => items[Next(0, items.Count - 1)];
 
     public static ulong Mix(ulong z)

@@ -57,12 +57,7 @@ public sealed class ProblemStream(ITask task, long seed, Action<string> log) : I
         var items = task.Items(TaskSplit.Train, seed);
         if (epoch == 0) return items;
         var list = items.ToList();
-        var random = StableRandom.For(seed, epoch);
-        for (int i = list.Count - 1; i > 0; i--)
-        {
-            int j = random.Next(0, i);
-            (list[i], list[j]) = (list[j], list[i]);
-        }
+        StableRandom.For(seed, epoch).Shuffle(list);
         return list;
     }
 

@@ -27,4 +27,23 @@ public class TrainerLeakTests
         Assert.Equal(counts[2], counts[8]);
         Assert.Equal(counts[4], counts[6]);
     }
+
+    [Fact]
+    public void Dpo_steps_with_saves_leave_the_live_tensor_count_flat()
+    {
+        using var run = new TempDirectory();
+        var tokenizer = Aha.Tokenizer.ByteTokenizer.Default;
+        var pairs = new[] { ("1+1=", "2", "3"), ("2+2=", "4", "5"), ("3+3=", "6", "66") }
+            .Select(p => Aha.Preferences.EncodedPair.Encode(tokenizer, Aha.Preferences.PreferencePair.Text(p.Item1, p.Item2, p.Item3), 32)).ToList();
+        using var model = Aha.Tests.Model.TinyModels.Random(Aha.Tests.Model.TinyModels.Config() with { VocabSize = Aha.Tokenizer.ByteTokenizer.VocabSize });
+        LiveTensors.Settle();
+        var counts = new Dictionary<long, long>();
+        using var trainer = new DpoTrainer(model, tokenizer, pairs, new DpoOptions { Steps = 8, BatchSize = 2, SaveEvery = 1, KeepLast = 2, LearningRate = 1e-3 })
+        {
+            RunDirectory = run.Path, Log = _ => { }, Warn = _ => { }, OnStep = r => counts[r.Step] = Tensor.TotalCount,
+        };
+        trainer.Run();
+        Assert.Equal(counts[2], counts[8]);
+        Assert.Equal(counts[4], counts[6]);
+    }
 }

@@ -96,7 +96,7 @@ public static class DataFiles
     /// keeps a core busy until the process exits (measured: ~0.7 core); the commands exit on this error, so only a
     /// long-lived host that keeps going after it pays that.
     /// </summary>
-    static T Damaged<T>(string path, long bytes, Func<CancellationToken, Task<T>> read)
+    internal static T Damaged<T>(string path, long bytes, Func<CancellationToken, Task<T>> read)
     {
         var limit = TimeSpan.FromSeconds(10 + bytes / 1_000_000.0);
         using var cancel = new CancellationTokenSource(limit);
