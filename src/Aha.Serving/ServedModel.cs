@@ -53,6 +53,7 @@ public sealed class ServedModel : IDisposable
     }
 
     public string Id { get; }
+    public LlamaModel Model => _model;
     public ITokenizer Tokenizer { get; }
     public ContinuousBatcher Batcher { get; }
     public int ContextLength => Batcher.ContextLength;
