@@ -58,6 +58,9 @@ public sealed class ContinuousBatcher : IDisposable
         set { lock (_lock) { _paused = value; Monitor.PulseAll(_lock); } }
     }
 
+    /// <summary>A pause after every decode step: lets a test disconnect while a request is surely still running.</summary>
+    internal TimeSpan StepDelay { get; set; }
+
     /// <summary>Queues a request. Throws <see cref="ArgumentException"/> for a prompt that cannot run and <see cref="QueueFullException"/> when the queue is full.</summary>
     /// <param name="stop">optional per-token check (e.g. <see cref="StopStrings.After"/>); its row argument is always 0</param>
     public GenerationStream Submit(GenerationRequest request, SamplingOptions options, StopPredicate? stop = null, CancellationToken cancel = default)
@@ -154,6 +157,7 @@ public sealed class ContinuousBatcher : IDisposable
         var logits = _model.LastLogits(ids, positions, mask, _cache);                                                        // (rows, V)
         Interlocked.Increment(ref _steps);
         SampleAndDeliver(logits, _rows);
+        if (StepDelay > TimeSpan.Zero) Thread.Sleep(StepDelay);
     }
 
     // The admitted prompts as one left-padded batch over a cache of their own (what Engine.Generate's prefill does); samples each first token.
