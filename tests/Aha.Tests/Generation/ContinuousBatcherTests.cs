@@ -124,4 +124,26 @@ public class ContinuousBatcherTests
         Assert.Equal(12, (await first.Completion).TokenIds.Count);
         Assert.Equal(12, (await second.Completion).TokenIds.Count);
     }
+
+    [Fact]
+    public async Task Live_tensors_on_the_decode_thread_stay_flat_across_requests_joining_and_leaving()
+    {
+        using var model = NewModel();
+        using var batcher = new ContinuousBatcher(new Engine(model), maxBatch: 4);
+        var statistics = TorchSharp.DisposeScopeManager.Statistics; // per thread: the predicate runs on the decode thread
+        var counts = new List<long>();
+        for (int round = 0; round < 4; round++)
+        {
+            // Two requests join together, one leaves early; the count is read at the same point of the long one each round.
+            var longOne = batcher.Submit(new GenerationRequest(Prompts[0]), Greedy, (_, ids) =>
+            {
+                if (ids.Count == 8) lock (counts) counts.Add(statistics.ThreadTotalLiveCount);
+                return false;
+            });
+            var shortOne = batcher.Submit(new GenerationRequest(Prompts[1]), Greedy with { MaxNewTokens = 3 });
+            await Task.WhenAll(longOne.Completion, shortOne.Completion);
+        }
+        Assert.Equal(4, counts.Count);
+        Assert.All(counts.Skip(1), n => Assert.Equal(counts[1], n));
+    }
 }
