@@ -15,9 +15,12 @@ public sealed class AhaChatClient(ServedModel served, bool ownsModel = false) : 
 {
     readonly ChatClientMetadata _metadata = new("aha", defaultModelId: served.Id);
 
-    /// <summary>Loads a checkpoint folder (and optional LoRA adapter) into a client that owns it.</summary>
-    public static AhaChatClient Load(string modelDir, string? adapterDir = null, int maxBatch = 32) =>
-        new(ServedModel.Load(modelDir, adapterDir, maxBatch: maxBatch), ownsModel: true);
+    /// <summary>Loads a checkpoint folder (and optional LoRA adapter) into a client that owns it; prepares libtorch first (all cores).</summary>
+    public static AhaChatClient Load(string modelDir, string? adapterDir = null, int maxBatch = 32)
+    {
+        Aha.Runtime.TorchRuntime.Initialize(); // an application's first torch call may be this one
+        return new(ServedModel.Load(modelDir, adapterDir, maxBatch: maxBatch), ownsModel: true);
+    }
 
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {

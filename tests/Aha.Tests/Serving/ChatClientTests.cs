@@ -16,7 +16,7 @@ public class ChatClientTests(ServingFixture fixture)
     public async Task The_chat_client_returns_reasoning_and_answer_apart_with_usage_finish_reason_and_metadata()
     {
         using var client = new AhaChatClient(fixture.Served);
-        var response = await client.GetResponseAsync([new ChatMessage(ChatRole.User, ServingFixture.Question)], new ChatOptions { Temperature = 0 });
+        var response = await client.GetResponseAsync(ServingFixture.Question, new ChatOptions { Temperature = 0 }); // the README's string overload
         Assert.Equal(ServingFixture.Answer, response.Text);
         Assert.Equal(ServingFixture.Reasoning, Assert.Single(response.Messages[0].Contents.OfType<TextReasoningContent>()).Text);
         Assert.Equal(ChatFinishReason.Stop, response.FinishReason);
