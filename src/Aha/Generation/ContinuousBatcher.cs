@@ -201,12 +201,10 @@ public sealed class ContinuousBatcher : IDisposable
             _cache = null;
             return;
         }
-        KvCache? joined = null;
-        if (prefilled is not null && stillJoining.Count < joining.Count)
-        {
+        // A prompt can finish at its first token (a stop id, max_tokens 1): it never enters the running cache.
+        if (prefilled is not null && stillJoining.Count > 0 && stillJoining.Count < joining.Count)
             prefilled.SelectRows(Enumerable.Range(0, joining.Count).Where(i => !joining[i].Done).Select(i => (long)i).ToArray());
-        }
-        joined = stillJoining.Count > 0 ? prefilled : null;
+        var joined = stillJoining.Count > 0 ? prefilled : null;
         int keptLength = oldLength - dropFront, joinedLength = joined?.Length ?? 0, length = Math.Max(keptLength, joinedLength);
         int capacity = length + all.Max(r => r.Remaining);
         KvCache next = _cache is not null

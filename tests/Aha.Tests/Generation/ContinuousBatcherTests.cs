@@ -146,4 +146,23 @@ public class ContinuousBatcherTests
         Assert.Equal(4, counts.Count);
         Assert.All(counts.Skip(1), n => Assert.Equal(counts[1], n));
     }
+
+    [Fact]
+    public async Task A_request_that_ends_at_its_first_token_leaves_without_disturbing_the_running_batch()
+    {
+        using var model = NewModel();
+        var engine = new Engine(model);
+        var requests = Requests(Prompts);
+        var expected = engine.Generate(requests, Greedy);
+        using var batcher = new ContinuousBatcher(engine);
+        var running = batcher.Submit(requests[0], Greedy);
+        await running.Tokens.WaitToReadAsync();
+        var single = batcher.Submit(requests[1], Greedy with { MaxNewTokens = 1 });
+        var stopped = batcher.Submit(requests[2], Greedy with { StopTokenIds = [expected[2].TokenIds[0]] });
+        Assert.Equal(expected[0].TokenIds, (await running.Completion).TokenIds);
+        Assert.Equal(expected[1].TokenIds.Take(1), (await single.Completion).TokenIds);
+        Assert.Equal(FinishReason.Length, (await single.Completion).Finish);
+        Assert.Equal(expected[2].TokenIds.Take(1), (await stopped.Completion).TokenIds);
+        Assert.Equal(FinishReason.Stop, (await stopped.Completion).Finish);
+    }
 }
