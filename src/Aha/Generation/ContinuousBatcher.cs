@@ -240,8 +240,18 @@ public sealed class ContinuousBatcher : IDisposable
         row.Next = id;
         var pending = row.Pending;
         pending.Stream.Write(new GeneratedToken(id, logProb));
-        FinishReason? finish = pending.Options.StopTokenIds.Contains(id) || (pending.Stop?.Invoke(0, row.Tokens) ?? false) ? FinishReason.Stop
-            : row.Remaining == 0 ? FinishReason.Length : null;
+        bool stopped;
+        try
+        {
+            stopped = pending.Options.StopTokenIds.Contains(id) || (pending.Stop?.Invoke(0, row.Tokens) ?? false);
+        }
+        catch (Exception e) // the caller's predicate failed: that request ends with its error, the batch carries on
+        {
+            row.Done = true;
+            End(pending.Stream, e);
+            return;
+        }
+        FinishReason? finish = stopped ? FinishReason.Stop : row.Remaining == 0 ? FinishReason.Length : null;
         if (finish is not { } reason) return;
         row.Done = true;
         Retire(pending.Stream);

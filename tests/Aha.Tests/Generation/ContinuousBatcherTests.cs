@@ -165,4 +165,21 @@ public class ContinuousBatcherTests
         Assert.Equal(expected[2].TokenIds.Take(1), (await stopped.Completion).TokenIds);
         Assert.Equal(FinishReason.Stop, (await stopped.Completion).Finish);
     }
+
+    [Fact]
+    public async Task A_request_whose_stop_predicate_throws_fails_alone_and_the_loop_serves_on()
+    {
+        using var model = NewModel();
+        var engine = new Engine(model);
+        var requests = Requests(Prompts);
+        var expected = engine.Generate(requests, Greedy);
+        using var batcher = new ContinuousBatcher(engine);
+        var healthy = batcher.Submit(requests[0], Greedy);
+        var failing = batcher.Submit(requests[1], Greedy, (_, ids) => ids.Count == 3 ? throw new InvalidDataException("bad predicate") : false);
+        var error = await Assert.ThrowsAsync<InvalidDataException>(() => failing.Completion);
+        Assert.Equal("bad predicate", error.Message);
+        Assert.Equal(expected[0].TokenIds, (await healthy.Completion).TokenIds);
+        Assert.Equal(expected[2].TokenIds, (await batcher.Submit(requests[2], Greedy).Completion).TokenIds);
+        Assert.Equal((0, 0), batcher.Load);
+    }
 }
