@@ -10,6 +10,8 @@ foreach (var command in new[]
     PretrainCommand.Create(),
     SftCommand.Create(),
     GenerateCommand.Create(),
+    ServeCommand.Create(),
+    ChatCommand.Create(),
     ChatTemplateCommand.Create(),
     EvalCommand.Create(),
     ReportCommand.Create(),

@@ -6,7 +6,7 @@ using Spectre.Console;
 
 namespace Aha.Cli.Commands;
 
-/// <summary>`aha bench train|generate|arch|grpo|faults|load`: speed and memory on this machine, a table and one JSON line last. Never asserted in tests.</summary>
+/// <summary>`aha bench train|generate|arch|grpo|faults|load|serve`: speed and memory on this machine, a table and one JSON line last. Never asserted in tests.</summary>
 static class BenchCommand
 {
     public static Command Create()
@@ -19,6 +19,7 @@ static class BenchCommand
         command.Subcommands.Add(BenchFaultsCommand.Create());
         command.Subcommands.Add(BenchLoadCommand.Create());
         command.Subcommands.Add(BenchGrpoMemoryCommand.Create());
+        command.Subcommands.Add(BenchServeCommand.Create());
         return command;
     }
 

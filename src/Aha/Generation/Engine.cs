@@ -16,6 +16,9 @@ public sealed class Engine(LlamaModel model)
 {
     readonly int _pad = model.Config.PadTokenId ?? model.Config.EosTokenId;
 
+    /// <summary>The model this engine decodes with.</summary>
+    public LlamaModel Model => model;
+
     /// <summary>When set, decode steps add their timings to it (for benchmarks).</summary>
     public DecodeProfile? Profile { get; set; }
 
@@ -147,7 +150,7 @@ public sealed class Engine(LlamaModel model)
         return statistics.CreatedInScopeCount + statistics.CreatedOutsideScopeCount;
     }
 
-    void Validate(IReadOnlyList<GenerationRequest> requests)
+    internal void Validate(IReadOnlyList<GenerationRequest> requests)
     {
         int vocab = model.Config.VocabSize;
         for (int i = 0; i < requests.Count; i++)
@@ -159,7 +162,7 @@ public sealed class Engine(LlamaModel model)
         }
     }
 
-    long[] LeftPadded(IReadOnlyList<GenerationRequest> requests, int width)
+    internal long[] LeftPadded(IReadOnlyList<GenerationRequest> requests, int width)
     {
         var flat = new long[requests.Count * width];
         for (int row = 0; row < requests.Count; row++)
@@ -172,7 +175,7 @@ public sealed class Engine(LlamaModel model)
         return flat;
     }
 
-    static Tensor AttentionMask(int[] promptLengths, int width, int capacity, Device device)
+    internal static Tensor AttentionMask(int[] promptLengths, int width, int capacity, Device device)
     {
         var flat = new long[promptLengths.Length * capacity];
         for (int row = 0; row < promptLengths.Length; row++)

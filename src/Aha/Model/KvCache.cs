@@ -27,6 +27,11 @@ public sealed class KvCache : IDisposable
         _values = Enumerable.Range(0, config.NumHiddenLayers).Select(_ => zeros(second, dtype, device).DetachFromDisposeScope()).ToArray();
     }
 
+    KvCache(Tensor[] keys, Tensor[] values, int capacity, int length)
+    {
+        (_keys, _values, Capacity, Length) = (keys, values, capacity, length);
+    }
+
     /// <summary>Rows (sequences) held.</summary>
     public int Batch => (int)_keys[0].shape[0];
 
@@ -70,6 +75,47 @@ public sealed class KvCache : IDisposable
             _values[i].Dispose();
             (_keys[i], _values[i]) = (k.DetachFromDisposeScope(), v.DetachFromDisposeScope());
         }
+    }
+
+    /// <summary>
+    /// Continuous batching: a new cache holding rows <paramref name="keep"/> of this one without their first
+    /// <paramref name="dropFront"/> slots (slots no kept row uses any more), then every row of <paramref name="joining"/>
+    /// (freshly prefilled prompts). Both parts are right-aligned on the new slot axis, whose filled length is the longer of
+    /// the two, so a part that is shorter gets masked slots in front: its row's first real slot moves by
+    /// <c>Length − (its part's filled length)</c>. Neither input is changed; the caller disposes them.
+    /// </summary>
+    /// <param name="capacity">slots per row of the new cache; raised to its filled length when smaller</param>
+    public KvCache Regroup(long[] keep, int dropFront, KvCache? joining, int capacity)
+    {
+        if (dropFront < 0 || dropFront > Length) throw new ArgumentOutOfRangeException(nameof(dropFront), dropFront, $"can drop 0..{Length} filled slots.");
+        if (joining is not null && (joining._keys.Length != _keys.Length || joining._keys[0].shape[1] != _keys[0].shape[1]))
+            throw new ArgumentException("the joining cache was made for a different model.", nameof(joining));
+        int kept = Length - dropFront, joined = joining?.Length ?? 0, length = Math.Max(kept, joined);
+        long rows = keep.Length + (joining?.Batch ?? 0);
+        if (rows == 0) throw new ArgumentException("a regrouped cache needs at least one row.", nameof(keep));
+        capacity = Math.Max(capacity, Math.Max(length, 1));
+        var keys = new Tensor[_keys.Length];
+        var values = new Tensor[_values.Length];
+        using (var scope = NewDisposeScope())
+        {
+            var index = tensor(keep, device: _keys[0].device);
+            Tensor Part(Tensor[] own, Tensor[]? other, int layer)                           // (rows, H, capacity, D)
+            {
+                var source = own[layer];
+                var result = zeros([rows, source.shape[1], capacity, source.shape[3]], source.dtype, source.device);
+                if (keep.Length > 0)
+                    result.narrow(0, 0, keep.Length).narrow(2, length - kept, kept).copy_(source.narrow(2, dropFront, kept).index_select(0, index));
+                if (other is not null)
+                    result.narrow(0, keep.Length, joining!.Batch).narrow(2, length - joined, joined).copy_(other[layer].narrow(2, 0, joined));
+                return result.DetachFromDisposeScope();
+            }
+            for (int i = 0; i < _keys.Length; i++)
+            {
+                keys[i] = Part(_keys, joining?._keys, i);
+                values[i] = Part(_values, joining?._values, i);
+            }
+        }
+        return new KvCache(keys, values, capacity, length);
     }
 
     public void Dispose()
