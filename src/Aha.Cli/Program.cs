@@ -14,6 +14,8 @@ foreach (var command in new[]
     EvalCommand.Create(),
     ReportCommand.Create(),
     GrpoCommand.Create(),
+    RmCommand.Create(),
+    PpoCommand.Create(),
     MergeCommand.Create(),
     DemoCommand.Create(),
     BenchCommand.Create(),

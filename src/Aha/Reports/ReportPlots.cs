@@ -84,7 +84,7 @@ static class ReportPlots
         return plot;
     }
 
-    static Plot Frame(string title, string yLabel)
+    internal static Plot Frame(string title, string yLabel)
     {
         var plot = new Plot();
         plot.Title(title);
@@ -108,7 +108,7 @@ static class ReportPlots
     static string Percent(double share) => (100 * share).ToString("F0", CultureInfo.InvariantCulture) + "%";
 
     // ScottPlot writes by path; a temporary name then a move keeps a half-written PNG from ever sitting under the real name.
-    static void SaveAtomically(Plot plot, string path)
+    internal static void SaveAtomically(Plot plot, string path)
     {
         var temporary = Path.ChangeExtension(path, ".tmp.png");
         plot.SavePng(temporary, Width, Height);
