@@ -149,6 +149,7 @@ static class PpoCommand
                 ["score"] = last?["score"],
                 ["rollout_accuracy"] = last?["accuracy"],
                 ["kl"] = last?["kl"],
+                ["value_loss"] = last?["value_loss"],
                 ["completion_tokens"] = last?["completion_tokens"],
                 ["seconds_generation"] = history.Sum(s => s["seconds_generation"]),
                 ["seconds_scoring"] = history.Sum(s => s["seconds_reward"] + s["seconds_scoring"]),

@@ -94,7 +94,7 @@ public sealed class PpoTrainer : IDisposable
             },
         }.Run(firstStep, cancel);
         var last = steps.LastOrDefault();
-        return (new(end.Outcome, end.Step, last?["policy_loss"], last?["value_loss"], last?["tokens_per_second"] ?? 0, 0, end.SkippedSteps, end.Checkpoint), steps);
+        return (new(end.Outcome, end.Step, last?["policy_loss"], null, last?["tokens_per_second"] ?? 0, 0, end.SkippedSteps, end.Checkpoint), steps);
     }
 
     /// <summary><c>step 012/040 | score 0.412 | acc 0.250 | kl 0.123 | len 12.3 | pg -0.0123 | vf 0.0456 | ev 0.32 | clip 0.05 | ent 0.52 | gen 1.2s upd 3.4s</c></summary>
