@@ -50,12 +50,14 @@ static class PpoCommand
         var tensorboard = new Option<bool>("--tensorboard") { Description = "Also write TensorBoard event files." };
         var run = new RunOptions();
         var taskOptions = new TaskOptions();
+        var lora = new LoraCliOptions();
         var command = new Command("ppo", "PPO for language models against a reward model (or rule rewards), with a value model, GAE and a KL penalty in the reward.")
         {
             model, rewardModel, valueInit, output, task, template, steps, prompts, samples, maxTokens, temperature, lr, valueLr, klCoef, targetKl,
             lambda, gamma, clip, valueClip, vfCoef, epochs, minibatches, eosPenalty, evalProblems, seed, saveEvery, keepLast, gradClip, tensorboard,
         };
         run.AddTo(command);
+        lora.AddTo(command);
         foreach (var option in command.Options.ToList().Where(o => o.Name == "--skip-bad-rows")) command.Options.Remove(option);
         taskOptions.AddTo(command);
         command.SetAction(r => Cli.Run(() =>
@@ -63,8 +65,9 @@ static class PpoCommand
             var clock = Stopwatch.StartNew();
             var device = run.Initialize(r);
             string outDir = r.GetValue(output)!;
-            var resume = TrainingSession.PrepareRunFolder(outDir, r.GetValue(run.Resume), r.GetValue(run.Overwrite));
-            var saved = resume?.State;
+            var adapterResume = LoraCliOptions.TryResume(outDir, r.GetValue(run.Resume));
+            var resume = adapterResume is null ? TrainingSession.PrepareRunFolder(outDir, r.GetValue(run.Resume), r.GetValue(run.Overwrite)) : null;
+            var saved = resume?.State ?? adapterResume?.State;
             r = RunSpec.Resolve(r, saved);
             var options = new PpoOptions
             {
@@ -75,6 +78,8 @@ static class PpoCommand
                 Seed = r.GetValue(seed), SaveEvery = r.GetValue(saveEvery), KeepLast = r.GetValue(keepLast), MaxGradNorm = r.GetValue(gradClip),
                 PromptStyle = Prompts.ParseStyle(r.GetValue(template)!),
             }.Validate();
+            var loraConfig = lora.Read(r); // before any loading: a bad --lora-targets fails at once
+            if (adapterResume is not null && loraConfig is null) throw new ArgumentException($"{adapterResume.Directory} is a LoRA checkpoint; resume it with the run's --lora-* options.");
             string basePath = r.GetValue(model) ?? throw new ArgumentException("--model is required: the policy to improve (a run or checkpoint folder).");
             var chosen = TaskRegistry.Create(r.GetValue(task)!, taskOptions.Read(r));
             var dtype = run.ComputeDtype(r);
@@ -102,6 +107,11 @@ static class PpoCommand
                 _ => throw new ArgumentException($"--value-init '{init}': use rm (the reward model) or policy (the policy's trunk with a fresh head)."),
             };
             if (init == "rm" && rm is null) Console.Error.WriteLine("note: no --reward-model, so the value model starts from the policy's trunk with a fresh head.");
+            if (loraConfig is not null)
+            {
+                torch.manual_seed(options.Seed); // the adapters' A matrices: the same run draws the same ones
+                policy.AttachLora(loraConfig); // the KL reference is then the policy with its adapters off
+            }
 
             var problems = ModelEvaluator.Problems(chosen, Math.Max(1, r.GetValue(evalProblems)));
             double? Evaluate(string label)
@@ -126,7 +136,7 @@ static class PpoCommand
                     RunDirectory = outDir, StateTemplate = template0, TensorBoard = r.GetValue(tensorboard), Log = log,
                     OnStep = progress is null ? null : s => progress(s.Step + 1),
                 };
-                return trainer.Run(resume, cancel);
+                return adapterResume is null ? trainer.Run(resume, cancel) : trainer.Run(adapterResume, cancel);
             });
             double? after = result.Outcome == TrainingOutcome.Completed ? Evaluate("after PPO") : null;
             var rows = history.Select(s => (s.Step + 1, s.Scalars)).ToList();

@@ -31,11 +31,11 @@ public sealed class PpoTrainer : IDisposable
     readonly ProblemStream _problems;
     readonly KlController _kl;
 
-    /// <param name="policy">The causal LM to improve; also copied once as the frozen KL reference.</param>
+    /// <param name="policy">The causal LM to improve; also copied once as the frozen KL reference. With LoRA adapters attached only
+    /// they train, and the reference is the same model with the adapters off (no copy).</param>
     /// <param name="value">The value model (score head read at every token), e.g. a clone of the reward model; trained here.</param>
     public PpoTrainer(LlamaModel policy, LlamaModel value, ITokenizer tokenizer, ITask task, RewardSet rewards, PpoOptions options)
     {
-        if (policy.Lora is not null) throw new NotSupportedException("ppo: LoRA policies are not supported yet (the value model's state would not travel with an adapter checkpoint); drop --lora-rank.");
         if (!value.Config.SequenceClassification) throw new ArgumentException("ppo: the value model needs a score head (RewardModels.FromCausalLm or a reward model).", nameof(value));
         _policy = policy;
         _value = value;
@@ -43,9 +43,9 @@ public sealed class PpoTrainer : IDisposable
         _task = task;
         _rewards = rewards;
         _options = options.Validate();
-        _optimizer = Optimizers.AdamW(policy, options.LearningRate, options.Beta1, options.Beta2, options.WeightDecay);
+        _optimizer = Optimizers.AdamW(policy.Trainable, options.LearningRate, options.Beta1, options.Beta2, options.WeightDecay);
         _valueOptimizer = Optimizers.AdamW(value, options.ValueLearningRate, options.Beta1, options.Beta2, options.WeightDecay);
-        if (options.KlCoef > 0)
+        if (options.KlCoef > 0 && policy.Lora is null)
         {
             var first = policy.parameters().First();
             _reference = new LlamaModel(policy.Config, first.device, initialize: false).to(first.dtype);
@@ -72,15 +72,22 @@ public sealed class PpoTrainer : IDisposable
     public const string ValueOptimizerFile = "value_optimizer.safetensors";
 
     /// <summary>Trains from step 0 or <paramref name="resume"/> (policy, value model, both optimizers, β, problem position, step).</summary>
-    public (TrainingResult Result, IReadOnlyList<GrpoStep> Steps) Run(Checkpoint? resume = null, CancellationToken cancel = default)
+    public (TrainingResult Result, IReadOnlyList<GrpoStep> Steps) Run(Checkpoint? resume = null, CancellationToken cancel = default) =>
+        Run(() => resume is null ? 0 : Restore(RunLoop.Restore(resume, _policy, _optimizer), resume.Directory), cancel);
+
+    /// <summary>Resumes a LoRA run (adapters attached to the base policy) from its adapter checkpoint.</summary>
+    public (TrainingResult Result, IReadOnlyList<GrpoStep> Steps) Run(AdapterCheckpoint resume, CancellationToken cancel = default) =>
+        Run(() => Restore(AdapterRuns.Restore(resume, _policy, _optimizer), resume.Directory), cancel);
+
+    (TrainingResult Result, IReadOnlyList<GrpoStep> Steps) Run(Func<long> restore, CancellationToken cancel)
     {
-        long firstStep = resume is null ? 0 : Restore(resume);
+        long firstStep = restore();
         var steps = new List<GrpoStep>();
         var end = new RunLoop
         {
             Steps = _options.Steps, SaveEvery = _options.SaveEvery, MaxBadSteps = _options.MaxBadStepsInARow, RunDirectory = RunDirectory,
             TensorBoard = TensorBoard, Phase = "ppo", Warn = Warn, Save = Save,
-            Weights = () => _policy.parameters().Concat(_value.parameters()),
+            Weights = () => _policy.Trainable.parameters().Concat(_value.parameters()),
             Step = step =>
             {
                 var report = Step(step);
@@ -106,17 +113,22 @@ public sealed class PpoTrainer : IDisposable
             $"step {step.ToString(CultureInfo.InvariantCulture).PadLeft(width, '0')}/{steps.ToString(CultureInfo.InvariantCulture).PadLeft(width, '0')} | score {r["score"]:F3} | acc {r["accuracy"]:F3} | kl {r["kl"]:F3} | len {r["completion_tokens"]:F1} | pg {F("policy_loss", "F4")} | vf {F("value_loss", "F4")} | ev {F("explained_variance", "F2")} | clip {F("clipfrac", "F3")} | ent {F("entropy", "F3")} | gen {r["seconds_generation"]:F1}s upd {r["seconds_update"]:F1}s");
     }
 
-    long Restore(Checkpoint resume)
+    long Restore(TrainingState state, string directory)
     {
-        var state = RunLoop.Restore(resume, _policy, _optimizer);
-        resume.LoadInto(_value.state_dict(), ValueFile);
         using (NewDisposeScope())
+        using (no_grad())
         {
-            string path = Path.Combine(resume.Directory, ValueOptimizerFile);
-            if (!File.Exists(path)) throw new FileNotFoundException($"{path} is missing: this checkpoint cannot resume PPO's value model. Resume from another checkpoint of the run.", path);
-            AdamWState.Import(_valueOptimizer, _value, SafeTensors.Load(path), path);
+            string path = Path.Combine(directory, ValueFile), moments = Path.Combine(directory, ValueOptimizerFile);
+            foreach (var file in new[] { path, moments })
+                if (!File.Exists(file)) throw new FileNotFoundException($"{file} is missing: this checkpoint cannot resume PPO's value model. Resume from another checkpoint of the run.", file);
+            var saved = SafeTensors.Load(path);
+            var target = _value.state_dict();
+            if (!saved.Keys.ToHashSet().SetEquals(target.Keys))
+                throw new InvalidDataException($"{path} holds other weights than this run's value model ({saved.Count} vs {target.Count} tensors); resume with the run's --reward-model and --value-init.");
+            foreach (var (name, tensor) in saved) target[name].copy_(tensor);
+            AdamWState.Import(_valueOptimizer, _value, SafeTensors.Load(moments), moments);
         }
-        _problems.Restore(state, Path.Combine(resume.Directory, Checkpoint.StateFile));
+        _problems.Restore(state, Path.Combine(directory, Checkpoint.StateFile));
         _kl.Value = state.Get<double>("kl_coef");
         return state.Step;
     }
@@ -132,6 +144,7 @@ public sealed class PpoTrainer : IDisposable
             [ValueFile] = _value.state_dict(),
             [ValueOptimizerFile] = AdamWState.Export(_valueOptimizer, _value),
         };
+        if (_policy.Lora is not null) return AdapterRuns.Save(RunDirectory, step, _policy, _tokenizer, state, _optimizer, _options.KeepLast, extra);
         return Checkpoint.Save(RunDirectory, Checkpoint.StepName(step), _policy, _policy.Config, _tokenizer, state,
             AdamWState.Export(_optimizer, _policy), new CheckpointOptions { KeepLast = _options.KeepLast, ExtraTensorFiles = extra });
     }
@@ -161,7 +174,10 @@ public sealed class PpoTrainer : IDisposable
         {
             _policy.eval();
             oldLogProbs = TokenLogProbs.Compute(_policy, ids, temperature: _options.Temperature);           // (N, L−1)
-            refLogProbs = _reference is null ? oldLogProbs : TokenLogProbs.Compute(_reference, ids, temperature: _options.Temperature);
+            if (_reference is not null) refLogProbs = TokenLogProbs.Compute(_reference, ids, temperature: _options.Temperature);
+            else if (_policy.Lora is not null && _options.KlCoef > 0)
+                using (_policy.Lora.Disabled()) refLogProbs = TokenLogProbs.Compute(_policy, ids, temperature: _options.Temperature); // the base: adapters off
+            else refLogProbs = oldLogProbs; // β 0: no penalty, no reference
             _value.eval();
             oldValues = ValuesOf(ids);                                                                       // (N, L−1)
         }
@@ -268,7 +284,7 @@ public sealed class PpoTrainer : IDisposable
                 var (policyLoss, stats) = PpoLoss.Policy(logProbs, oldLogProbs.index_select(0, index), advantages.index_select(0, index), mbMask, _options.ClipRange);
                 _optimizer.zero_grad();
                 policyLoss.backward();
-                double n = nn.utils.clip_grad_norm_(_policy.parameters(), _options.MaxGradNorm > 0 ? _options.MaxGradNorm : double.PositiveInfinity);
+                double n = nn.utils.clip_grad_norm_(_policy.Trainable.parameters(), _options.MaxGradNorm > 0 ? _options.MaxGradNorm : double.PositiveInfinity);
 
                 var values = ValuesOf(mbIds);
                 var (valueLoss, valueStats) = PpoLoss.Value(values, oldValues.index_select(0, index), returns.index_select(0, index), mbMask, _options.ValueClipRange);
