@@ -26,7 +26,8 @@ public static class Rollouts
 {
     /// <summary>
     /// <paramref name="samplesPerPrompt"/> completions of each problem, sample g of prompt p seeded by
-    /// <see cref="PromptSpec.SampleSeed"/>(seed, step, firstPromptIndex + p, g); rows are grouped by prompt.
+    /// <see cref="PromptSpec.SampleSeed"/>(seed, step, firstPromptIndex + p, g); rows are grouped by prompt. Generates in
+    /// eval mode and leaves the policy in training mode.
     /// </summary>
     public static List<Rollout> Sample(LlamaModel policy, ITokenizer tokenizer, ITask task, IReadOnlyList<TaskItem> problems, int samplesPerPrompt,
         PromptStyle style, double temperature, int maxNewTokens, long seed, long step, int firstPromptIndex = 0)
@@ -37,7 +38,6 @@ public static class Rollouts
             for (int g = 0; g < samplesPerPrompt; g++)
                 requests.Add(new GenerationRequest(specs[p].Ids, PromptSpec.SampleSeed(seed, step, firstPromptIndex + p, g)));
 
-        bool training = policy.training;
         policy.eval();
         var completions = new Engine(policy).Generate(requests, new SamplingOptions
         {
@@ -45,7 +45,7 @@ public static class Rollouts
             MaxNewTokens = maxNewTokens,
             StopTokenIds = specs[0].StopIds,
         }, StopStrings.After(tokenizer, specs[0].StopStrings));
-        if (training) policy.train();
+        policy.train(); // the trainer's update follows (LoRA dropout is on in training mode)
 
         return completions.Select((c, i) => new Rollout(problems[i / samplesPerPrompt], specs[i / samplesPerPrompt].Text,
             specs[i / samplesPerPrompt].Ids, c.TokenIds, tokenizer.Decode(c.TokenIds, skipSpecialTokens: true), c.Truncated)).ToList();
