@@ -26,7 +26,7 @@ public static class RewardModels
         return rm;
     }
 
-    /// <summary>A second model of <paramref name="source"/>'s shape with its weights (PPO's value model from the RM).</summary>
+    /// <summary>A second model of <paramref name="source"/>'s shape, dtype and device with its weights (PPO's value model from the RM, its frozen reference).</summary>
     public static LlamaModel Clone(LlamaModel source)
     {
         var first = source.parameters().First();

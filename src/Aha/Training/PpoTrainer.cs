@@ -47,12 +47,8 @@ public sealed class PpoTrainer : IDisposable
         _valueOptimizer = Optimizers.AdamW(value, options.ValueLearningRate, options.Beta1, options.Beta2, options.WeightDecay);
         if (options.KlCoef > 0 && policy.Lora is null)
         {
-            var first = policy.parameters().First();
-            _reference = new LlamaModel(policy.Config, first.device, initialize: false).to(first.dtype);
+            _reference = RewardModels.Clone(policy); // frozen for the whole run (no reset, as in Huang et al.)
             _reference.eval();
-            using var noGrad = no_grad();
-            var source = policy.state_dict();
-            foreach (var (name, tensor) in _reference.state_dict()) tensor.copy_(source[name]);
         }
         _kl = new KlController(options.KlCoef, options.TargetKl, options.KlHorizon);
         _problems = new ProblemStream(task, options.Seed, line => Log(line));
