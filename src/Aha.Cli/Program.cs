@@ -18,6 +18,8 @@ foreach (var command in new[]
     GrpoCommand.Create(),
     PrefsCommand.Create(),
     DpoCommand.Create(),
+    RmCommand.Create(),
+    PpoCommand.Create(),
     MergeCommand.Create(),
     DemoCommand.Create(),
     BenchCommand.Create(),

@@ -83,10 +83,12 @@ public sealed class AdapterCheckpoint
     /// <summary>
     /// Atomically writes the training checkpoint <c>runDir/name</c> of a LoRA run (adapter, tokenizer, optimizer, state)
     /// through <see cref="Checkpoint.WriteFolder"/>, as full checkpoints are written; keeps the newest
-    /// <paramref name="keepLast"/> step folders (0 = all).
+    /// <paramref name="keepLast"/> step folders (0 = all). <paramref name="extraTensorFiles"/> are written beside them
+    /// (PPO's value model and its moments).
     /// </summary>
     public static string Save(string runDir, string name, LoraAdapters adapters, string baseModel, ITokenizer tokenizer,
-        TrainingState state, IReadOnlyDictionary<string, Tensor> optimizer, int keepLast)
+        TrainingState state, IReadOnlyDictionary<string, Tensor> optimizer, int keepLast,
+        IReadOnlyDictionary<string, IReadOnlyDictionary<string, Tensor>>? extraTensorFiles = null)
     {
         return Checkpoint.WriteFolder(runDir, name, updateLatest: true, keepLast, tmp =>
         {
@@ -97,6 +99,11 @@ public sealed class AdapterCheckpoint
             SafeTensors.Save(Path.Combine(tmp, Checkpoint.OptimizerFile), optimizer, SafeTensors.PyTorchMetadata);
             SaveFaults.BeforeWrite(Path.Combine(tmp, Checkpoint.StateFile));
             File.WriteAllText(Path.Combine(tmp, Checkpoint.StateFile), state.ToJson());
+            foreach (var (file, tensors) in extraTensorFiles ?? new Dictionary<string, IReadOnlyDictionary<string, Tensor>>())
+            {
+                SaveFaults.BeforeWrite(Path.Combine(tmp, file));
+                SafeTensors.Save(Path.Combine(tmp, file), tensors, SafeTensors.PyTorchMetadata);
+            }
         });
     }
 

@@ -16,6 +16,7 @@ public sealed class LlamaModel : nn.Module
 {
     [ComponentName(Name = "model")] LlamaBackbone _model;
     [ComponentName(Name = "lm_head")] Linear? _lmHead;
+    [ComponentName(Name = "score")] Linear? _score; // reward/value models (*ForSequenceClassification): one number per position
 
     /// <summary>Builds a model initialised like Hugging Face (normal, std 0.02; norms 1; biases and the pad row 0) from the global torch RNG.</summary>
     /// <param name="config">validated here</param>
@@ -25,7 +26,9 @@ public sealed class LlamaModel : nn.Module
     {
         Config = config.Validate();
         _model = new LlamaBackbone(config, device);
-        if (!config.TieWordEmbeddings) _lmHead = nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false, device: device);
+        // A reward model has the scalar head instead of the LM head, as transformers' *ForSequenceClassification (no lm_head key).
+        if (config.SequenceClassification) _score = nn.Linear(config.HiddenSize, 1, hasBias: false, device: device);
+        else if (!config.TieWordEmbeddings) _lmHead = nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false, device: device);
         RegisterComponents();
         if (initialize) InitializeWeights();
     }
@@ -69,7 +72,33 @@ public sealed class LlamaModel : nn.Module
 
     /// <summary>Applies the (possibly tied) output head: (…, C) → (…, V).</summary>
     public Tensor Logits(Tensor hidden) =>
-        _lmHead is null ? SkinnyLinear.Forward(hidden, _model.EmbedTokens.Weight) : SkinnyLinear.Forward(_lmHead, hidden);
+        _score is not null ? throw new InvalidOperationException("this is a reward model (score head, no language-model head): it scores sequences, it does not predict tokens.")
+        : _lmHead is null ? SkinnyLinear.Forward(hidden, _model.EmbedTokens.Weight) : SkinnyLinear.Forward(_lmHead, hidden);
+
+    /// <summary>
+    /// A reward model's head at every position, float32 (B, T): at position t the value of the sequence up to token t
+    /// (PPO's value model reads it per token). Right padding needs no mask: causal attention keeps real tokens from pads.
+    /// </summary>
+    public Tensor TokenScores(Tensor inputIds)
+    {
+        var head = _score ?? throw new InvalidOperationException("this model has no score head; build it from a config with SequenceClassification (a reward model).");
+        using var scope = NewDisposeScope();
+        var hidden = Hidden(inputIds);                                  // (B, T, C)
+        return scope.MoveToOuter(head.forward(hidden).squeeze(-1).to(float32)); // (B, T)
+    }
+
+    /// <summary>
+    /// The reward of each row (B): the head at the last token that is not <c>pad_token_id</c>, exactly as transformers'
+    /// <c>*ForSequenceClassification</c> picks it (rightmost non-pad position; rows are right-padded).
+    /// </summary>
+    public Tensor Scores(Tensor inputIds)
+    {
+        using var scope = NewDisposeScope();
+        var perToken = TokenScores(inputIds);                                                    // (B, T)
+        var positions = arange(inputIds.shape[1], dtype: int64, device: inputIds.device);       // (T)
+        var last = (positions * inputIds.ne(Config.PadTokenId!.Value).to(int64)).argmax(-1);     // (B)
+        return scope.MoveToOuter(perToken.gather(1, last.unsqueeze(1)).squeeze(1));
+    }
 
     /// <summary>
     /// Logits plus the weighted auxiliary losses of a training step. Autograd on, so MoE loads are counted for

@@ -25,7 +25,7 @@ public sealed partial record ModelConfig
     static readonly string[] HandledKeys =
     [
         "architectures", "model_type", "hidden_act", "torch_dtype", "dtype", "head_dim", "rope_scaling",
-        "scoring_func", "topk_method", "n_group", "topk_group", "rope_interleave",
+        "scoring_func", "topk_method", "n_group", "topk_group", "rope_interleave", "num_labels", "id2label", "label2id",
     ];
 
     static readonly Dictionary<string, string> Architectures = new()
@@ -45,7 +45,15 @@ public sealed partial record ModelConfig
         var node = JsonSerializer.SerializeToNode(this, Json)!.AsObject();
         string family = IsDeepSeekV3 ? "deepseek_v3" : ModelType;
         if (!IsDeepSeekV3) foreach (var key in DeepSeekKeys) node.Remove(key);
-        node["architectures"] = new JsonArray(Architectures.GetValueOrDefault(family, family));
+        string causal = Architectures.GetValueOrDefault(family, family);
+        node["architectures"] = new JsonArray(SequenceClassification ? causal.Replace("ForCausalLM", "ForSequenceClassification", StringComparison.Ordinal) : causal);
+        if (SequenceClassification)
+        {
+            // One label, as transformers writes a reward model (num_labels 1 ⇔ a single id2label entry).
+            node["num_labels"] = 1;
+            node["id2label"] = new JsonObject { ["0"] = "LABEL_0" };
+            node["label2id"] = new JsonObject { ["LABEL_0"] = 0 };
+        }
         node["model_type"] = family;
         node["hidden_act"] = "silu";
         node["torch_dtype"] = TorchDtype;
@@ -106,6 +114,13 @@ public sealed partial record ModelConfig
                 node["eos_token_id"] = eos[0]!.GetValue<int>();
             }
             bool padGiven = node.ContainsKey("pad_token_id");
+            bool scoreHead = node["architectures"] is JsonArray archs && archs.Count > 0
+                && archs[0]?.GetValue<string>().EndsWith("ForSequenceClassification", StringComparison.Ordinal) == true;
+            if (scoreHead)
+            {
+                int labels = node["num_labels"]?.GetValue<int>() ?? (node["id2label"] as JsonObject)?.Count ?? 2;
+                Require(labels == 1, $"a ForSequenceClassification model with {labels} labels is a classifier; Aha reads reward models (num_labels 1).");
+            }
             var known = typeof(ModelConfig).GetProperties()
                 .Where(p => p.CanWrite && !Attribute.IsDefined(p, typeof(System.Text.Json.Serialization.JsonIgnoreAttribute)))
                 .Select(p => JsonNamingPolicy.SnakeCaseLower.ConvertName(p.Name)).Concat(HandledKeys).ToHashSet();
@@ -117,7 +132,7 @@ public sealed partial record ModelConfig
             foreach (var key in HandledKeys) node.Remove(key);
             if (type is "qwen2" or "mistral") node.Remove("attention_bias");
             var config = node.Deserialize<ModelConfig>(Json) ?? throw new JsonException("null config");
-            config = config with { ModelType = type == "deepseek_v3" ? "llama" : type, RopeScaling = rope, TorchDtype = dtype, PassThrough = passThrough };
+            config = config with { ModelType = type == "deepseek_v3" ? "llama" : type, RopeScaling = rope, TorchDtype = dtype, PassThrough = passThrough, SequenceClassification = scoreHead };
             if (node["num_key_value_heads"] is null) config = config with { NumKeyValueHeads = config.NumAttentionHeads }; // transformers' default
             if (!padGiven) config = config with { PadTokenId = null };
             if (headDim is int d) config = config with { HeadDim = d };

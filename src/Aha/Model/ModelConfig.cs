@@ -42,6 +42,11 @@ public sealed partial record ModelConfig
     /// fine-tune carries the same fields as its input (use_cache, sliding_window with the window off, transformers_version, …).
     /// </summary>
     [JsonIgnore] public IReadOnlyDictionary<string, string> PassThrough { get; init; } = new Dictionary<string, string>();
+    /// <summary>
+    /// A reward (or value) model: the trunk with a scalar head <c>score</c> instead of <c>lm_head</c>, written as
+    /// <c>{Family}ForSequenceClassification</c> with <c>num_labels</c> 1 (config.json <c>architectures</c>).
+    /// </summary>
+    [JsonIgnore] public bool SequenceClassification { get; init; }
     public int BosTokenId { get; init; } = 256;
     public int EosTokenId { get; init; } = 257;
     public int? PadTokenId { get; init; } = 258;
@@ -125,6 +130,9 @@ public sealed partial record ModelConfig
                 $"num_attention_heads ({NumAttentionHeads}) must be a multiple of num_key_value_heads ({NumKeyValueHeads}).");
         }
         if (UsesMoe) ValidateMoe(Require);
+        Require(!SequenceClassification || PadTokenId is not null,
+            "a ForSequenceClassification model needs pad_token_id: its score is read at the last token that is not padding. Set pad_token_id in config.json.");
+        Require(!SequenceClassification || !IsDeepSeekV3, "reward models here are llama, qwen2, qwen3 or mistral trunks; this config switches on DeepSeek-V3 features.");
         Require(NumNextnPredictLayers >= 0, $"num_nextn_predict_layers must be 0 (off) or positive (got {NumNextnPredictLayers}).");
         Require(MaxPositionEmbeddings > 0, $"max_position_embeddings must be positive (got {MaxPositionEmbeddings}).");
         Require(RopeTheta > 0, $"rope_theta must be positive (got {RopeTheta}).");

@@ -98,7 +98,7 @@ static class ReportPlots
         return plot;
     }
 
-    static Plot Frame(string title, string yLabel, string xLabel = "GRPO step")
+    internal static Plot Frame(string title, string yLabel, string xLabel = "GRPO step")
     {
         var plot = new Plot();
         plot.Title(title);
@@ -122,7 +122,7 @@ static class ReportPlots
     static string Percent(double share) => (100 * share).ToString("F0", CultureInfo.InvariantCulture) + "%";
 
     // ScottPlot writes by path; a temporary name then a move keeps a half-written PNG from ever sitting under the real name.
-    static void SaveAtomically(Plot plot, string path)
+    internal static void SaveAtomically(Plot plot, string path)
     {
         var temporary = Path.ChangeExtension(path, ".tmp.png");
         plot.SavePng(temporary, Width, Height);

@@ -28,10 +28,11 @@ public static class AdapterRuns
     }
 
     /// <summary>Writes the step checkpoint of a LoRA run (see <see cref="AdapterCheckpoint.Save"/>).</summary>
-    public static string Save(string runDir, long step, LlamaModel model, ITokenizer tokenizer, TrainingState state, AdamW optimizer, int keepLast)
+    public static string Save(string runDir, long step, LlamaModel model, ITokenizer tokenizer, TrainingState state, AdamW optimizer, int keepLast,
+        IReadOnlyDictionary<string, IReadOnlyDictionary<string, Tensor>>? extraTensorFiles = null)
     {
         var adapters = model.Lora!;
         return AdapterCheckpoint.Save(runDir, Checkpoint.StepName(step), adapters, state.Get<string>("base_model") ?? "", tokenizer, state,
-            AdamWState.Export(optimizer, adapters), keepLast);
+            AdamWState.Export(optimizer, adapters), keepLast, extraTensorFiles);
     }
 }

@@ -219,55 +219,17 @@ public sealed class GrpoTrainer : IDisposable
         return new GrpoStep(step, scalars, samples);
     }
 
-    sealed record Rollout(TaskItem Item, string Prompt, int[] PromptIds, IReadOnlyList<int> CompletionIds, string Text, bool Truncated)
-    {
-        public float Reward { get; set; }
-        public bool Correct { get; set; }
-        public Dictionary<string, float> ByName { get; } = [];
-    }
-
     record struct UpdateStats(double Loss, double Kl, double ClipLow, double ClipHigh, double Entropy, double GradNorm, bool Skipped)
     {
         /// <summary>No update ran: NaN is "not computed" (null in metrics.jsonl, "-" on the console), not a measured 0.</summary>
         public static UpdateStats NotComputed => new(double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, false);
     }
 
-    List<Rollout> Sample(long step, IReadOnlyList<TaskItem> problems, int firstPromptIndex)
-    {
-        var specs = problems.Select(p => PromptSpec.For(_tokenizer, _task, p, _options.PromptStyle)).ToList();
-        var prompts = specs.Select(s => s.Text).ToList();
-        var promptIds = specs.Select(s => s.Ids).ToList();
-        var requests = new List<GenerationRequest>();
-        for (int p = 0; p < problems.Count; p++)
-            for (int g = 0; g < _options.GroupSize; g++)
-                requests.Add(new GenerationRequest(promptIds[p], SampleSeed(step, firstPromptIndex + p, g)));
+    List<Rollout> Sample(long step, IReadOnlyList<TaskItem> problems, int firstPromptIndex) =>
+        Rollouts.Sample(_policy, _tokenizer, _task, problems, _options.GroupSize, _options.PromptStyle, _options.Temperature,
+            _options.MaxCompletionTokens, _options.Seed, step, firstPromptIndex);
 
-        _policy.eval();
-        var completions = new Engine(_policy).Generate(requests, new SamplingOptions
-        {
-            Temperature = _options.Temperature,
-            MaxNewTokens = _options.MaxCompletionTokens,
-            StopTokenIds = specs[0].StopIds,
-        }, StopStrings.After(_tokenizer, specs[0].StopStrings));
-        _policy.train();
-
-        return completions.Select((c, i) => new Rollout(problems[i / _options.GroupSize], prompts[i / _options.GroupSize],
-            promptIds[i / _options.GroupSize], c.TokenIds, _tokenizer.Decode(c.TokenIds, skipSpecialTokens: true), c.Truncated)).ToList();
-    }
-
-    long SampleSeed(long step, int prompt, int sample) => PromptSpec.SampleSeed(_options.Seed, step, prompt, sample);
-
-    void Score(List<Rollout> rollouts)
-    {
-        var batch = rollouts.Select(r => new Tasks.Rewards.Completion(r.Prompt, r.Text, r.Item, r.CompletionIds.Count, r.Truncated)).ToList();
-        var scores = _rewards.Score(batch);
-        for (int i = 0; i < rollouts.Count; i++)
-        {
-            rollouts[i].Reward = scores.Total[i];
-            rollouts[i].Correct = _task.Verify(rollouts[i].Text, rollouts[i].Item).Correct;
-            foreach (var (name, values) in scores.ByName) rollouts[i].ByName[name] = values[i];
-        }
-    }
+    void Score(List<Rollout> rollouts) => Rollouts.Score(rollouts, _rewards, _task);
 
     UpdateStats Update(long step, List<Rollout> rollouts, float[] advantages, Dictionary<string, double> seconds)
     {
@@ -336,25 +298,8 @@ public sealed class GrpoTrainer : IDisposable
     internal static Tensor ScoreTokens(LlamaModel model, Tensor ids, GrpoOptions options) =>
         TokenLogProbs.Compute(model, ids, temperature: options.Temperature);
 
-    /// <summary>Right-padded prompt+completion ids (N, L) and the mask (N, L−1) of targets that are completion tokens.</summary>
-    (Tensor Ids, Tensor Mask) Batch(List<Rollout> rollouts)
-    {
-        int width = rollouts.Max(r => r.PromptIds.Length + r.CompletionIds.Count);
-        var ids = new long[rollouts.Count * width];
-        var mask = new float[rollouts.Count * (width - 1)];
-        Array.Fill(ids, (long)_tokenizer.PadId);
-        for (int i = 0; i < rollouts.Count; i++)
-        {
-            var r = rollouts[i];
-            for (int t = 0; t < r.PromptIds.Length; t++) ids[i * width + t] = r.PromptIds[t];
-            for (int t = 0; t < r.CompletionIds.Count; t++) ids[i * width + r.PromptIds.Length + t] = r.CompletionIds[t];
-            if (_options.MaskTruncated && r.Truncated) continue;
-            // Target position j predicts token j+1: completion tokens sit at [prompt, prompt + completion).
-            for (int t = 0; t < r.CompletionIds.Count; t++) mask[i * (width - 1) + r.PromptIds.Length - 1 + t] = 1;
-        }
-        var device = _policy.parameters().First().device;
-        return (tensor(ids, [rollouts.Count, width], device: device), tensor(mask, [rollouts.Count, width - 1], device: device));
-    }
+    (Tensor Ids, Tensor Mask) Batch(List<Rollout> rollouts) =>
+        Rollouts.Batch(rollouts, _tokenizer.PadId, _policy.parameters().First().device, _options.MaskTruncated);
 
     /// <summary>The reference becomes the policy after <paramref name="step"/> steps (0: the base model).</summary>
     void ResetReference(long step)

@@ -1,0 +1,23 @@
+using Aha.Preferences;
+using Aha.Tokenizer;
+
+namespace Aha.Training;
+
+/// <summary>
+/// A preference pair as the reward trainer uses it: its ids (<see cref="EncodedPair"/>), its margin (0 when the data
+/// gives none), and, when known, whether each completion is correct by the task's verifier — the truth the reward
+/// model's ranking is checked against, independent of the (possibly noisy) label.
+/// </summary>
+public sealed record RewardPair(EncodedPair Ids, double Margin, bool? ChosenCorrect = null, bool? RejectedCorrect = null)
+{
+    /// <summary>Encodes <paramref name="pair"/>; <paramref name="correct"/> is (chosen, rejected) correctness when known.</summary>
+    public static RewardPair From(ITokenizer tokenizer, PreferencePair pair, int maxLength, (bool Chosen, bool Rejected)? correct = null) =>
+        new(EncodedPair.Encode(tokenizer, pair, maxLength), pair.Margin ?? 0, correct?.Chosen, correct?.Rejected);
+
+    /// <summary>Prompt + chosen ids.</summary>
+    public int[] ChosenRow => [.. Ids.Prompt, .. Ids.Chosen];
+    /// <summary>Prompt + rejected ids.</summary>
+    public int[] RejectedRow => [.. Ids.Prompt, .. Ids.Rejected];
+    /// <summary>Exactly one of the two completions is correct, so the truth says which should score higher.</summary>
+    public bool Decisive => ChosenCorrect is { } c && RejectedCorrect is { } r && c != r;
+}
