@@ -134,6 +134,7 @@ public class LoraTests
         Assert.True(model.state_dict().Keys.SequenceEqual(TinyModels.WithFormulaWeights(TinyModels.Config(bias: true)).state_dict().Keys));
     }
 
+    /// <summary>The approved listing is written by tests/reference/peft_keys.py from PEFT's own naming rules (cited there), not by Aha.</summary>
     [Fact]
     public void Adapter_keys_are_those_peft_writes()
     {
