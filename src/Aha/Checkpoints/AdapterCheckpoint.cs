@@ -148,7 +148,7 @@ public sealed partial class AdapterCheckpoint
                 return $"{path}: '{name}' adapts {m.Groups["target"].Value}, which {ConfigFile} does not list in target_modules";
             bool isA = m.Groups["matrix"].Value == "lora_A";
             if (info.Shape.Length != 2 || info.Shape[isA ? 0 : 1] != r)
-                return $"{path}: '{name}' has shape {info.ShapeText}, but r is {r} ({(isA ? "lora_A is [r, in]" : "lora_B is [out, r]")})";
+                return $"{path}: '{name}' has shape {info.ShapeText}, but {ConfigFile} says r {r} ({(isA ? "lora_A is [r, in]" : "lora_B is [out, r]")})";
             string partner = name.Replace(isA ? ".lora_A." : ".lora_B.", isA ? ".lora_B." : ".lora_A.", StringComparison.Ordinal);
             if (!tensors.ContainsKey(partner)) return $"{path}: '{name}' has no '{partner}'";
         }
