@@ -60,6 +60,7 @@ public class PublishedCheckpointCliTests
             Assert.Equal(checkpoint.Tokenizer.Decode(completion, skipSpecialTokens: true), generated["completion"]!.GetValue<string>());
         }
 
+        if (family == "qwen2") return; // the chat prompt is the tokenizer's (qwen3's files), checked there
         var chat = JsonNode.Parse(Run(["generate", "--model", folder, "--prompt", "What is 2+2?", "--chat", "--max-tokens", "4", "--temperature", "0", "--json", .. Cpu]).Trim())!;
         var chatPrompt = chat["prompt_ids"]!.AsArray().Select(x => x!.GetValue<int>()).ToArray();
         Assert.Equal(checkpoint.Tokenizer.EncodeChat([new ChatMessage("user", "What is 2+2?")]), chatPrompt);
