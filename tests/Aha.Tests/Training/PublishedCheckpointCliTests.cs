@@ -33,7 +33,12 @@ public class PublishedCheckpointCliTests
         bool llama = family == "llama";
 
         string info = Run("info", "--model", folder);
-        Assert.Contains($"arch:       {family}", info);
+        Assert.Contains(family switch
+        {
+            "qwen3" => "arch:       qwen3 (q/k norm, head_dim 16, tied head)",
+            "qwen2" => "arch:       qwen2 (q/k/v bias",
+            _ => "arch:       llama (llama3 RoPE scaling ×8 from 16, head_dim 8, tied head)",
+        }, info);
         Assert.Contains("weights:    bfloat16 (BFloat16), 2 shards", info);
 
         // "Hello world": Qwen's ids 9707 1879, Llama 3's 9906 1917 (the published vocabularies); Llama 3.1's post-processor adds <|begin_of_text|>.
