@@ -71,6 +71,15 @@ static class BenchFaultsCommand
             string baseModel = Path.Combine(dir, "base");
             Must(Execute([.. KillCampaigns.BaseModel(baseModel, t)]), "the SFT/GRPO base model");
 
+            // Corrupt adapter checkpoints: a two-step LoRA SFT run on that base to damage.
+            string pristineLora = Path.Combine(dir, "pristine-lora");
+            Must(Execute([.. KillCampaigns.Sft(baseModel, 0, 2, t, s, lora: true).Args, "--out", pristineLora]), "the LoRA run to corrupt");
+            var corruptLora = CheckpointCorruptions.Run(pristineLora, dir, CheckpointCorruptions.AdapterCases(randomFlips: 10, seed: s));
+            int corruptLoraFailed = corruptLora.Count(o => !o.Passed);
+            findings.AddRange(corruptLora.Where(o => !o.Passed).Select(o => $"corrupt adapter {o.Case} [{o.Setting}]: {o.Detail}"));
+            rows.Add(("corrupt-adapter-checkpoint cases (failed)", $"{corruptLora.Count} ({corruptLoraFailed})"));
+            Log($"corrupt adapter checkpoints: {corruptLora.Count} cases, {corruptLoraFailed} failed");
+
             // NaN/∞ in the loss, the gradients and the weights of each trainer.
             var nonFinite = NonFiniteCases.Run(NonFiniteCases.Cases(baseModel, t, s), dir, (a, e) => Execute(a, new(e)));
             int nonFiniteFailed = nonFinite.Count(o => !o.Passed);
@@ -83,6 +92,7 @@ static class BenchFaultsCommand
             {
                 harness.Run(KillCampaigns.Pretrain(k, 30, t, s), Path.Combine(dir, "kill-pretrain")),
                 harness.Run(KillCampaigns.Sft(baseModel, k, 30, t, s + 1), Path.Combine(dir, "kill-sft")),
+                harness.Run(KillCampaigns.Sft(baseModel, k, 30, t, s + 3, lora: true), Path.Combine(dir, "kill-sft-lora")),
                 harness.Run(KillCampaigns.Grpo(baseModel, k, 30, t, s + 2), Path.Combine(dir, "kill-grpo")),
             };
             foreach (var report in reports)
@@ -104,6 +114,8 @@ static class BenchFaultsCommand
                 ["crashes"] = reports.Sum(x => x.Crashes) + fuzzFailed,
                 ["corrupt_file_cases"] = corrupt.Count,
                 ["corrupt_file_failures"] = corruptFailed,
+                ["corrupt_adapter_cases"] = corruptLora.Count,
+                ["corrupt_adapter_failures"] = corruptLoraFailed,
                 ["fuzz_cases"] = fuzzCases,
                 ["fuzz_failures"] = fuzzFailed,
                 ["disk_full_cases"] = fullCases,

@@ -29,7 +29,7 @@ static class EvalCommand
         var batch = new Option<int>("--batch-size") { Description = "Completions decoded together (results do not depend on it).", DefaultValueFactory = _ => 16 };
         var compare = new Option<string?>("--compare") { Description = "A second run or checkpoint folder: evaluate it on the same problems and seeds, print both side by side." };
         var dtype = RunOptions.NewDtype();
-        var adapter = new Option<string?>("--adapter") { Description = "A LoRA adapter folder (PEFT format) applied on top of --model (not of --compare)." };
+        var adapter = new Option<string?>("--adapter") { Description = "A LoRA adapter folder (PEFT format) applied on top of --model (not of --compare, so --compare BASE shows what the adapter changes)." };
         var options = new TaskOptions();
         var command = new Command("eval", "Generate completions for a task's held-out problems with a checkpoint and score them: accuracy, pass@k, maj@k, length.")
         {
@@ -67,7 +67,9 @@ static class EvalCommand
             var paths = new List<string> { result.GetValue(model)! };
             if (result.GetValue(compare) is { } other) paths.Add(other);
             var checkpoints = paths.Select(ModelLoader.Open).ToList();
-            var labels = Labels(checkpoints);
+            // Opened before any model loads: a bad adapter folder fails at once. Its run is labelled base+adapter, apart from a --compare of the same base.
+            var adapterCheckpoint = result.GetValue(adapter) is { } adapterDir ? AdapterCheckpoint.Open(adapterDir) : null;
+            var labels = Labels(checkpoints, adapterCheckpoint);
             var outRoot = result.GetValue(output) ?? $"eval-{chosen.Name}";
 
             var runs = new List<(EvalReport Report, JsonObject Line)>();
@@ -76,7 +78,7 @@ static class EvalCommand
                 // Opened again here: a run still training may have pruned the checkpoint 'latest' named when the command started.
                 var (loaded, checkpoint) = ModelLoader.OpenAndLoad(paths[i], dtype: RunOptions.ComputeDtype(result, dtype));
                 using var _ = loaded;
-                if (i == 0 && result.GetValue(adapter) is { } adapterDir) AdapterCheckpoint.Open(adapterDir).AttachTo(loaded);
+                if (i == 0) adapterCheckpoint?.AttachTo(loaded);
                 WarnIfPastContext(chosen, items, evalOptions, checkpoint);
                 var report = WithProgress(labels[i], progress => ModelEvaluator.Evaluate(loaded, checkpoint.Tokenizer, chosen, items, evalOptions, progress));
                 var directory = Path.Combine(outRoot, labels[i]);
@@ -86,6 +88,7 @@ static class EvalCommand
                 {
                     ["model"] = paths[i],
                     ["checkpoint"] = checkpoint.Directory,
+                    ["adapter"] = i == 0 ? adapterCheckpoint?.Directory : null,
                     ["out"] = directory,
                     ["summary"] = JsonSerializer.SerializeToNode(report.Summary, ReportFiles.JsonLine),
                 }));
@@ -127,12 +130,16 @@ static class EvalCommand
         return result;
     }
 
-    /// <summary>Checkpoint folder names, with the run folder in front when two share a name (step-000100 of two runs).</summary>
-    static List<string> Labels(IReadOnlyList<Checkpoint> checkpoints)
+    /// <summary>
+    /// Checkpoint folder names, the first with <c>+ADAPTER</c> when an adapter is applied to it, with the run folder in
+    /// front when two share a name (step-000100 of two runs).
+    /// </summary>
+    static List<string> Labels(IReadOnlyList<Checkpoint> checkpoints, AdapterCheckpoint? adapter)
     {
-        var names = checkpoints.Select(c => Path.GetFileName(c.Directory)).ToList();
+        string Suffix(int i) => i == 0 && adapter is not null ? "+" + Path.GetFileName(adapter.Directory) : "";
+        var names = checkpoints.Select((c, i) => Path.GetFileName(c.Directory) + Suffix(i)).ToList();
         if (names.Distinct().Count() == names.Count) return names;
-        var qualified = checkpoints.Select(c => Path.Combine(Path.GetFileName(Path.GetDirectoryName(c.Directory)!), Path.GetFileName(c.Directory))).ToList();
+        var qualified = checkpoints.Select((c, i) => Path.Combine(Path.GetFileName(Path.GetDirectoryName(c.Directory)!), Path.GetFileName(c.Directory)) + Suffix(i)).ToList();
         return qualified.Distinct().Count() == qualified.Count ? qualified : qualified.Select((q, i) => $"{(char)('a' + i)}-{q}").ToList();
     }
 

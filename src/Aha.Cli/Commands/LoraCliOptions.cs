@@ -30,16 +30,22 @@ sealed class LoraCliOptions
     }
 
     /// <summary>
-    /// With --resume, the adapter checkpoint that the run folder's <c>latest</c> names, if the run is a LoRA run (null
-    /// otherwise: the caller resumes a full checkpoint as before).
+    /// With --resume, the adapter checkpoint a LoRA run continues from (null when the run folder is not a LoRA run's:
+    /// the caller resumes a full checkpoint as before). The run is a LoRA run when the folder <c>latest</c> names, or
+    /// any step folder, holds adapter_config.json; it resumes from the newest adapter checkpoint that validates, as full
+    /// runs do, and a damaged newer one is moved aside by the run loop.
     /// </summary>
     public static AdapterCheckpoint? TryResume(string outDir, bool resume)
     {
-        if (!resume) return null;
+        if (!resume || !Directory.Exists(outDir)) return null;
         string pointer = Path.Combine(outDir, Checkpoint.LatestFile);
-        if (!File.Exists(pointer) || !AdapterCheckpoint.IsAdapter(Path.Combine(outDir, File.ReadAllText(pointer).Trim()))) return null;
+        string? named = File.Exists(pointer) ? File.ReadAllText(pointer).Trim() : null;
+        bool lora = (named is { Length: > 0 } && named.IndexOfAny(['/', '\\']) < 0 && AdapterCheckpoint.IsAdapter(Path.Combine(outDir, named)))
+                    || Directory.EnumerateDirectories(outDir, "step-*").Any(AdapterCheckpoint.IsAdapter);
+        if (!lora) return null;
         RunFolder.EnsureWritable(outDir);
-        var latest = AdapterCheckpoint.TryLoadLatest(outDir)!;
+        var latest = AdapterCheckpoint.TryLoadNewestValid(outDir, warning => Console.Error.WriteLine($"warning: {warning}"))
+            ?? throw new InvalidDataException($"cannot resume {outDir}: it holds no adapter checkpoint. Start again with --overwrite.");
         Console.Error.WriteLine($"resuming LoRA adapters from {latest.Directory} (step {latest.State?.Step})");
         return latest;
     }

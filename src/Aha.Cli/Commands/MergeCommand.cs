@@ -31,7 +31,7 @@ static class MergeCommand
             if (Directory.Exists(outDir)) Directory.Delete(outDir);
             string parent = Path.GetDirectoryName(outDir)!;
             string saved = Checkpoint.Save(parent, Path.GetFileName(outDir), merged, baseCheckpoint.Config, baseCheckpoint.Tokenizer,
-                options: new CheckpointOptions { UpdateLatest = false, KeepLast = 0 });
+                options: new CheckpointOptions { UpdateLatest = false, KeepLast = 0, GenerationConfigFrom = baseCheckpoint.Directory });
             Console.Error.WriteLine($"merged {adapterCheckpoint.Directory} (r {adapterCheckpoint.Config.Rank}, α {adapterCheckpoint.Config.Alpha}) into {baseCheckpoint.Directory}");
             Console.WriteLine(saved);
         }));

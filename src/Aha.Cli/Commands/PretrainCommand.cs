@@ -19,6 +19,7 @@ static class PretrainCommand
 
     public static Command Create()
     {
+        var modelPath = new Option<string?>("--model") { Description = "Continue pretraining this model (a downloaded Hugging Face folder, a checkpoint or run folder): its config, weights and tokenizer; saved in the same layout." };
         var output = new Option<string>("--out") { Description = "Run folder: checkpoints, metrics.jsonl, summary.json.", DefaultValueFactory = _ => "runs/pretrain" };
         var data = new Option<string?>("--data") { Description = "Pretraining text: JSONL with a \"text\" field per row (default: the built-in corpus)." };
         var corpus = new Option<string>("--corpus") { Description = $"Built-in corpus when no --data: {string.Join(", ", BuiltinCorpus.Names)}.", DefaultValueFactory = _ => "arithmetic" };
@@ -27,7 +28,10 @@ static class PretrainCommand
         var valFraction = new Option<double>("--val-fraction") { Description = "Share of --data documents held out for validation (by content hash).", DefaultValueFactory = _ => 0.01 };
         var run = new RunOptions();
         var trainer = new TrainerCliOptions(Defaults);
-        var command = new Command("pretrain", "Pretrain a model from scratch on next-token loss over packed documents.") { output, data, corpus, size, arch, valFraction };
+        var command = new Command("pretrain", "Pretrain a model on next-token loss over packed documents: from scratch (--model-size, --arch) or continued from --model.")
+        {
+            modelPath, output, data, corpus, size, arch, valFraction,
+        };
         run.AddTo(command);
         trainer.AddTo(command);
         command.SetAction(r => Cli.Run(() =>
@@ -44,14 +48,20 @@ static class PretrainCommand
             double fraction = r.GetValue(valFraction);
             if (fraction is < 0 or >= 1) throw new ArgumentException($"--val-fraction {fraction}: must be in [0, 1).");
 
-            var config = resume?.Config ?? Architectures.Apply(ModelPresets.Get(r.GetValue(size)!, options.SequenceLength), r.GetValue(arch)!);
-            if (resume is not null) CheckShapeUnchanged(r, size, arch, options.SequenceLength, config);
+            // Continued pretraining starts from --model's weights, config and tokenizer (the resumed run's checkpoint holds them after).
+            string? basePath = r.GetValue(modelPath);
+            if (resume is null && basePath is not null && (r.GetResult(size) is { Implicit: false } || r.GetResult(arch) is { Implicit: false }))
+                throw new ArgumentException($"--model {basePath} brings its own shape (config.json); drop --model-size and --arch, which describe a model built from scratch.");
+            var from = resume is null && basePath is not null ? ModelLoader.Open(basePath) : null;
+            var config = resume?.Config ?? from?.Config ?? Architectures.Apply(ModelPresets.Get(r.GetValue(size)!, options.SequenceLength), r.GetValue(arch)!);
+            if (resume is not null && basePath is null) CheckShapeUnchanged(r, size, arch, options.SequenceLength, config);
             if (options.SequenceLength > config.MaxPositionEmbeddings)
                 throw new ArgumentException($"--seq-len {options.SequenceLength} exceeds the model's max_position_embeddings {config.MaxPositionEmbeddings}.");
             torch.manual_seed(options.Seed);
-            var model = new LlamaModel(config, device);
+            var model = new LlamaModel(config, device, initialize: from is null);
             model.to(run.ComputeDtype(r));
-            var tokenizer = resume?.Tokenizer ?? ModelPresets.Tokenizer(config); // a fresh model is a byte preset
+            from?.LoadModel(model); // in its storage dtype, converted to the compute dtype tensor by tensor; a resume loads in the trainer
+            var tokenizer = resume?.Tokenizer ?? from?.Tokenizer ?? ModelPresets.Tokenizer(config); // a fresh model is a byte preset
 
             var badRows = r.GetValue(run.SkipBadRows) ? new BadRowReport() : null;
             IEnumerable<string> trainDocs, validationDocs;
@@ -75,9 +85,12 @@ static class PretrainCommand
             long parameters = model.parameters().Sum(p => p.numel());
             var modelSize = ModelSize.Of(config);
             string active = config.IsDeepSeekV3 ? $", {modelSize.ActiveParameters:N0} active per token" : "";
-            Console.Error.WriteLine($"model {parameters:N0} parameters{active} ({config.NumHiddenLayers} layers, d {config.HiddenSize}); matmul peak {peak / 1e9:F1} GFLOP/s; {options.TokensPerStep:N0} tokens/step");
+            Console.Error.WriteLine($"model {parameters:N0} parameters{active}{(from is null ? "" : $" from {from.Directory}")} ({config.NumHiddenLayers} layers, d {config.HiddenSize}); matmul peak {peak / 1e9:F1} GFLOP/s; {options.TokensPerStep:N0} tokens/step");
             var template = new TrainingState { Step = 0, Seed = options.Seed, Trainer = "pretrain" }
                 .WithOptions(options).With("data", file is null ? null : Path.GetFullPath(file)).With("corpus", file is null ? corpusName : null).With("spec", RunSpec.Capture(r));
+            if (from is not null || saved?.Get<string>("base_model") is not null)
+                template = template.With("base_model", saved?.Get<string>("base_model") ?? from!.Directory)
+                    .With("base_model_sha256", saved?.Get<string>("base_model_sha256") ?? RunSpec.WeightsHash(from!.Directory));
             var result = TrainingSession.Run((log, onStep) => new LanguageModelTrainer(model, tokenizer, options, source)
             {
                 Validation = validation, RunDirectory = outDir, StateTemplate = template, PeakFlops = peak, Log = log, OnStep = onStep,

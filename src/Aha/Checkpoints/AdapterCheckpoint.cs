@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Aha.Model;
 using Aha.Tokenizer;
 using static TorchSharp.torch;
@@ -12,7 +13,7 @@ namespace Aha.Checkpoints;
 /// loads onto the base. A LoRA run's training checkpoint is such a folder plus the tokenizer, optimizer.safetensors (the
 /// adapters' moments) and trainer_state.json; it names the base model instead of holding a copy of its weights.
 /// </summary>
-public sealed class AdapterCheckpoint
+public sealed partial class AdapterCheckpoint
 {
     /// <summary>PEFT's config file.</summary>
     public const string ConfigFile = "adapter_config.json";
@@ -106,6 +107,66 @@ public sealed class AdapterCheckpoint
             }
         });
     }
+
+    /// <summary>
+    /// The adapter checkpoint a LoRA run resumes from, by the rule full checkpoints follow
+    /// (<see cref="Checkpoint.TryLoadNewestValid"/>): the one <c>latest</c> names if it validates (<see cref="Check"/>),
+    /// else the newest older step folder that does, warning about each one skipped.
+    /// </summary>
+    public static AdapterCheckpoint? TryLoadNewestValid(string runDir, Action<string> warn) =>
+        Checkpoint.NewestValid(runDir, warn, folder => Check(folder, warn));
+
+    /// <summary>
+    /// Checks an adapter folder before trusting it: the manifest (sizes and SHA-256), adapter_config.json, trainer_state.json
+    /// (its step against the folder name), and the safetensors headers of the adapter (every key PEFT's, A and B paired with
+    /// the config's rank and targets) and of the optimizer. Returns the opened folder, or one line naming the file and the fault.
+    /// </summary>
+    public static (string? Problem, AdapterCheckpoint? Checkpoint) Check(string directory, Action<string>? warn = null)
+    {
+        if (!System.IO.Directory.Exists(directory)) return ($"{directory}: no such checkpoint folder", null);
+        try
+        {
+            if (CheckpointManifest.Verify(directory, out bool hasManifest) is { } damaged) return (damaged, null);
+            if (!hasManifest) warn?.Invoke($"{directory} has no {CheckpointManifest.FileName}: its files are checked for structure only, not by hash.");
+            var adapter = Open(directory);
+            if (Checkpoint.StepOf(directory) is long step && adapter.State is { } state && state.Step != step)
+                return ($"{Path.Combine(directory, Checkpoint.StateFile)} says step {state.Step}, but the folder is {Path.GetFileName(directory)}", null);
+            return CheckTensors(adapter) is { } problem ? (problem, null) : (null, adapter);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException or JsonException
+                                      or InvalidOperationException or FormatException or ArgumentException or KeyNotFoundException or NotSupportedException)
+        {
+            return (Checkpoint.OneLine(e.Message), null);
+        }
+    }
+
+    /// <summary>Every adapter key is PEFT's for a configured target, each lora_A [r, in] has its lora_B [out, r]; the optimizer's header reads.</summary>
+    static string? CheckTensors(AdapterCheckpoint adapter)
+    {
+        string path = Path.Combine(adapter.Directory, WeightsFile);
+        var tensors = SafeTensors.ReadHeader(path).Tensors.ToDictionary(t => t.Name);
+        if (tensors.Count == 0) return $"{path}: holds no tensors";
+        int r = adapter.Config.Rank;
+        foreach (var (name, info) in tensors)
+        {
+            var m = PeftName().Match(name);
+            if (!m.Success) return $"{path}: '{name}' is not a PEFT LoRA key (base_model.model.model.layers.N.<block>.<module>.lora_A/lora_B.weight)";
+            if (!adapter.Config.Targets.Contains(m.Groups["target"].Value))
+                return $"{path}: '{name}' adapts {m.Groups["target"].Value}, which {ConfigFile} does not list in target_modules";
+            bool isA = m.Groups["matrix"].Value == "lora_A";
+            if (info.Shape.Length != 2 || info.Shape[isA ? 0 : 1] != r)
+                return $"{path}: '{name}' has shape {info.ShapeText}, but {ConfigFile} says r {r} ({(isA ? "lora_A is [r, in]" : "lora_B is [out, r]")})";
+            string partner = name.Replace(isA ? ".lora_A." : ".lora_B.", isA ? ".lora_B." : ".lora_A.", StringComparison.Ordinal);
+            if (!tensors.ContainsKey(partner)) return $"{path}: '{name}' has no '{partner}'";
+        }
+        string optimizer = Path.Combine(adapter.Directory, Checkpoint.OptimizerFile);
+        if (File.Exists(optimizer)) SafeTensors.ReadHeader(optimizer);
+        else if (adapter.State is not null) return $"{optimizer} is missing beside {Checkpoint.StateFile}, so this checkpoint cannot be resumed";
+        return null;
+    }
+
+    [GeneratedRegex(@"^base_model\.model\.model\.layers\.\d+\.(self_attn|mlp)\.(?<target>[a-z_]+)\.(?<matrix>lora_A|lora_B)\.weight$")]
+    private static partial Regex PeftName();
 
     /// <summary>The adapter checkpoint <c>runDir/latest</c> names, or null when the run has none yet.</summary>
     public static AdapterCheckpoint? TryLoadLatest(string runDir)

@@ -83,7 +83,9 @@ public sealed partial class Checkpoint
             SaveFaults.BeforeWrite(Path.Combine(tmp, ConfigFile));
             File.WriteAllText(Path.Combine(tmp, ConfigFile), config.ToJson() + "\n");
             SaveFaults.BeforeWrite(Path.Combine(tmp, GenerationConfigFile));
-            File.WriteAllText(Path.Combine(tmp, GenerationConfigFile), (options.Generation ?? GenerationConfig.For(tokenizer)).ToJson());
+            string? generation = options.GenerationConfigFrom is { } from ? Path.Combine(from, GenerationConfigFile) : null;
+            if (generation is not null && File.Exists(generation)) File.Copy(generation, Path.Combine(tmp, GenerationConfigFile));
+            else File.WriteAllText(Path.Combine(tmp, GenerationConfigFile), (options.Generation ?? GenerationConfig.For(tokenizer)).ToJson());
             SaveFaults.BeforeWrite(Path.Combine(tmp, "tokenizer.json"));
             tokenizer.Save(tmp);
             SaveFaults.BeforeWrite(Path.Combine(tmp, ModelFile));

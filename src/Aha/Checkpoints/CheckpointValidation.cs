@@ -15,7 +15,9 @@ public sealed partial class Checkpoint
     /// against config.json) and of the optimizer (every moment against a parameter). Returns null when it is sound, else
     /// one line naming the file and what is wrong. <paramref name="warn"/> hears about a folder without a manifest.
     /// </summary>
-    public static string? Validate(string directory, Action<string>? warn = null) => Check(directory, warn).Problem;
+    /// <remarks>A LoRA run's adapter checkpoint (adapter_config.json, no config.json) is checked as one: <see cref="AdapterCheckpoint.Check"/>.</remarks>
+    public static string? Validate(string directory, Action<string>? warn = null) =>
+        AdapterCheckpoint.IsAdapter(directory) && !File.Exists(Path.Combine(directory, ConfigFile)) ? AdapterCheckpoint.Check(directory, warn).Problem : Check(directory, warn).Problem;
 
     /// <summary><see cref="Validate"/>, keeping the checkpoint it opened to check (a tokenizer can take seconds to load).</summary>
     static (string? Problem, Checkpoint? Checkpoint) Check(string directory, Action<string>? warn)
@@ -54,7 +56,13 @@ public sealed partial class Checkpoint
     /// names a missing folder falls back the same way. Null for a fresh run (no <c>latest</c>, no step folders); when no
     /// checkpoint validates, throws one line naming the newest one's damaged file.
     /// </summary>
-    public static Checkpoint? TryLoadNewestValid(string runDir, Action<string> warn)
+    public static Checkpoint? TryLoadNewestValid(string runDir, Action<string> warn) => NewestValid(runDir, warn, folder => Check(folder, warn));
+
+    /// <summary>
+    /// The resume rule of <see cref="TryLoadNewestValid"/> for any checkpoint kind: <paramref name="check"/> opens a
+    /// candidate folder or says what is wrong with it.
+    /// </summary>
+    internal static T? NewestValid<T>(string runDir, Action<string> warn, Func<string, (string? Problem, T? Value)> check) where T : class
     {
         if (!System.IO.Directory.Exists(runDir)) return null;
         string pointer = Path.Combine(runDir, LatestFile);
@@ -82,7 +90,7 @@ public sealed partial class Checkpoint
         foreach (string name in candidates)
         {
             string folder = Path.Combine(runDir, name);
-            var (problem, checkpoint) = Check(folder, warn);
+            var (problem, checkpoint) = check(folder);
             if (checkpoint is not null)
             {
                 if (first is not null) warn($"resuming from {folder}, the newest checkpoint that validates.");
@@ -95,6 +103,10 @@ public sealed partial class Checkpoint
             ? $"cannot resume {runDir}: {pointer} names no existing checkpoint and there is no step-* folder. Start again with --overwrite."
             : $"cannot resume {runDir}: no checkpoint validates; the newest: {first}. Restore the run folder from a copy, or start again with --overwrite.");
     }
+
+    /// <summary>The step of a <c>step-N</c> folder, or null for any other name.</summary>
+    internal static long? StepOf(string directory) =>
+        StepFolder().Match(Path.GetFileName(Path.TrimEndingDirectorySeparator(directory))) is { Success: true } m ? long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : null;
 
     static IEnumerable<(string Name, long Step)> StepFolders(string runDir) =>
         System.IO.Directory.EnumerateDirectories(runDir)
@@ -151,7 +163,8 @@ public sealed partial class Checkpoint
     /// <summary>The safetensors dtype config.json promises (Aha writes float32; a Hugging Face file may say bfloat16).</summary>
     static string TorchDtype(string configPath)
     {
-        var node = JsonNode.Parse(File.ReadAllText(configPath))?["torch_dtype"];
+        var root = JsonNode.Parse(File.ReadAllText(configPath));
+        var node = root?["torch_dtype"] ?? root?["dtype"]; // transformers 4.56+ writes dtype
         string word = node is JsonValue v && v.TryGetValue(out string? s) ? s : "float32";
         return word switch
         {
@@ -172,7 +185,7 @@ public sealed partial class Checkpoint
             "Free disk space (or fix the folder's permissions) and rerun with --resume.", e);
     }
 
-    static string OneLine(string message) => string.Join(" ", message.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).TrimEnd('.');
+    internal static string OneLine(string message) => string.Join(" ", message.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).TrimEnd('.');
 
     static string Printable(string text)
     {

@@ -18,6 +18,7 @@ public sealed record CorruptionOutcome(string Case, string Setting, bool Passed,
 /// The corrupt-file table: every way a checkpoint's files can be damaged that we defend against, and a runner that
 /// applies each to a copy of a real run folder and checks that resuming falls back (with a warning naming the file) to
 /// the newest checkpoint that validates, or stops with one line naming the file, and never crashes or loads bad data.
+/// Full checkpoints (<see cref="Cases"/>) and a LoRA run's adapter checkpoints (<see cref="AdapterCases"/>) alike.
 /// </summary>
 public static class CheckpointCorruptions
 {
@@ -67,22 +68,70 @@ public static class CheckpointCorruptions
             new("tokenizer.json with a special token renamed", "tokenizer.json", d => EditText(d, "tokenizer.json", "\"<|", "\"<!"), NeedsManifest: true),
             new("manifest.json not JSON", CheckpointManifest.FileName, d => Truncate(d, CheckpointManifest.FileName, n => n / 2), NeedsManifest: true),
             new("manifest.json hash edited", CheckpointManifest.FileName, d => EditText(d, CheckpointManifest.FileName, "\"sha256\": \"", "\"sha256\": \"0"), NeedsManifest: true),
-            new("latest names a missing folder", Checkpoint.LatestFile, d => Pointer(d, "step-424242\n"), PointerOnly: true),
-            new("latest holds garbage bytes", Checkpoint.LatestFile, d => PointerBytes(d, [0xFF, 0x00, 0x1B, 0x41, 0x0A]), PointerOnly: true),
-            new("latest is empty", Checkpoint.LatestFile, d => Pointer(d, ""), PointerOnly: true),
-            new("latest points outside the run", Checkpoint.LatestFile, d => Pointer(d, "../../etc\n"), PointerOnly: true),
-            new("latest names a temporary folder", Checkpoint.LatestFile, d => Pointer(d, ".tmp-step-000002-1\n"), PointerOnly: true),
-            new("latest is missing", Checkpoint.LatestFile, d => System.IO.File.Delete(Path.Combine(Path.GetDirectoryName(d)!, Checkpoint.LatestFile)), PointerOnly: true),
         };
+        cases.AddRange(PointerCases());
+        cases.AddRange(RandomFlips([Model, Optimizer, State, Config, Checkpoint.GenerationConfigFile, "tokenizer.json", CheckpointManifest.FileName], randomFlips, seed));
+        return cases;
+    }
+
+    /// <summary>
+    /// The table for a LoRA run's adapter checkpoints (PEFT's adapter_config.json and adapter_model.safetensors, the
+    /// adapters' optimizer moments, trainer_state.json), plus the pointer cases and <paramref name="randomFlips"/> seeded
+    /// bit flips per file.
+    /// </summary>
+    public static IReadOnlyList<CorruptionCase> AdapterCases(int randomFlips = 3, int seed = 1)
+    {
+        const string Weights = AdapterCheckpoint.WeightsFile, AdapterConfig = AdapterCheckpoint.ConfigFile;
+        var cases = new List<CorruptionCase>
+        {
+            new("adapter weights truncated to 0 bytes", Weights, d => Truncate(d, Weights, _ => 0)),
+            new("adapter weights truncated inside the JSON header", Weights, d => Truncate(d, Weights, _ => 40)),
+            new("adapter weights truncated inside the data", Weights, d => Truncate(d, Weights, n => n / 2)),
+            new("adapter weights missing their last byte", Weights, d => Truncate(d, Weights, n => n - 1)),
+            new("adapter weights header not JSON", Weights, d => Poke(d, Weights, 8, (byte)'x')),
+            new("adapter weights of another rank", Weights, d => Resave(d, Weights, t => t.narrow(0, 0, t.shape[0] - 1))),
+            new("adapter weights missing a matrix", Weights, d => Resave(d, Weights, t => t, dropLast: true)),
+            new("adapter weights data bit flipped", Weights, d => FlipInData(d, Weights), NeedsManifest: true),
+            new("adapter weights missing", Weights, d => System.IO.File.Delete(Path.Combine(d, Weights))),
+            new("adapter_config.json half-written", AdapterConfig, d => Truncate(d, AdapterConfig, n => n / 2)),
+            new("adapter_config.json with another r", AdapterConfig, d => EditJson(d, AdapterConfig, o => o["r"] = o["r"]!.GetValue<int>() + 1)),
+            new("adapter_config.json with a PEFT type Aha does not run", AdapterConfig, d => EditJson(d, AdapterConfig, o => o["peft_type"] = "IA3")),
+            new("adapter_config.json without a target its weights adapt", AdapterConfig, d => EditJson(d, AdapterConfig, o => o["target_modules"]!.AsArray().RemoveAt(0))),
+            new("adapter_config.json with r a string", AdapterConfig, d => EditJson(d, AdapterConfig, o => o["r"] = "four")),
+            new("trainer_state.json half-written", State, d => Truncate(d, State, n => n / 2)),
+            new("trainer_state.json step of another folder", State, d => EditJson(d, State, o => o["step"] = 999)),
+            new("optimizer truncated", Optimizer, d => Truncate(d, Optimizer, n => n - 100)),
+            new("optimizer missing", Optimizer, d => System.IO.File.Delete(Path.Combine(d, Optimizer))),
+            new("optimizer data bit flipped", Optimizer, d => FlipInData(d, Optimizer), NeedsManifest: true),
+            new("tokenizer.json truncated", "tokenizer.json", d => Truncate(d, "tokenizer.json", n => n / 3), NeedsManifest: true), // resumes use the base's tokenizer
+            new("manifest.json hash edited", CheckpointManifest.FileName, d => EditText(d, CheckpointManifest.FileName, "\"sha256\": \"", "\"sha256\": \"0"), NeedsManifest: true),
+        };
+        cases.AddRange(PointerCases());
+        cases.AddRange(RandomFlips([Weights, AdapterConfig, Optimizer, State, CheckpointManifest.FileName], randomFlips, seed));
+        return cases;
+    }
+
+    /// <summary>Damage to the <c>latest</c> pointer: the folders are sound, and the resume still finds the newest.</summary>
+    static IEnumerable<CorruptionCase> PointerCases() =>
+    [
+        new("latest names a missing folder", Checkpoint.LatestFile, d => Pointer(d, "step-424242\n"), PointerOnly: true),
+        new("latest holds garbage bytes", Checkpoint.LatestFile, d => PointerBytes(d, [0xFF, 0x00, 0x1B, 0x41, 0x0A]), PointerOnly: true),
+        new("latest is empty", Checkpoint.LatestFile, d => Pointer(d, ""), PointerOnly: true),
+        new("latest points outside the run", Checkpoint.LatestFile, d => Pointer(d, "../../etc\n"), PointerOnly: true),
+        new("latest names a temporary folder", Checkpoint.LatestFile, d => Pointer(d, ".tmp-step-000002-1\n"), PointerOnly: true),
+        new("latest is missing", Checkpoint.LatestFile, d => System.IO.File.Delete(Path.Combine(Path.GetDirectoryName(d)!, Checkpoint.LatestFile)), PointerOnly: true),
+    ];
+
+    static IEnumerable<CorruptionCase> RandomFlips(string[] files, int flips, int seed)
+    {
         var random = new Random(seed);
-        foreach (string file in new[] { Model, Optimizer, State, Config, Checkpoint.GenerationConfigFile, "tokenizer.json", CheckpointManifest.FileName })
-            for (int i = 0; i < randomFlips; i++)
+        foreach (string file in files)
+            for (int i = 0; i < flips; i++)
             {
                 double where = random.NextDouble();
                 int bit = random.Next(8);
-                cases.Add(new($"{file} bit {bit} flipped at {where:P0}", file, d => FlipAt(d, file, where, bit), NeedsManifest: true));
+                yield return new($"{file} bit {bit} flipped at {where:P0}", file, d => FlipAt(d, file, where, bit), NeedsManifest: true);
             }
-        return cases;
     }
 
     /// <summary>
@@ -112,11 +161,12 @@ public static class CheckpointCorruptions
         string newest = steps[^1];
         if (setting != "fallback") foreach (string older in steps[..^1]) Directory.Delete(older, recursive: true);
         if (setting == "no manifest") foreach (string folder in Directory.GetDirectories(run, "step-*")) System.IO.File.Delete(Path.Combine(folder, CheckpointManifest.FileName));
+        bool adapters = AdapterCheckpoint.IsAdapter(newest);
         c.Corrupt(newest);
 
         var warnings = new List<string>();
-        Checkpoint? chosen;
-        try { chosen = Checkpoint.TryLoadNewestValid(run, warnings.Add); }
+        string? chosen;
+        try { chosen = adapters ? LoadNewestAdapter(run, warnings.Add) : LoadNewest(run, warnings.Add); }
         catch (InvalidDataException e)
         {
             bool oneLine = !e.Message.Contains('\n');
@@ -126,16 +176,34 @@ public static class CheckpointCorruptions
         }
         string shown = warnings.Count == 0 ? "no warning" : $"warning: {string.Join(" | ", warnings)}";
         if (chosen is null) return new(c.Name, setting, false, $"no checkpoint found; {shown}");
-        // Whatever was chosen must load completely: weights into a model of its shape, optimizer moments.
-        using (var model = new LlamaModel(chosen.Config)) chosen.LoadModel(model);
-        foreach (var t in chosen.LoadOptimizer().Values) t.Dispose();
 
         string expectedFolder = c.PointerOnly || setting != "fallback" ? newest : steps[^2];
         bool warned = warnings.Any(w => w.Contains(c.File, StringComparison.Ordinal));
         if (!c.PointerOnly && setting != "fallback")
-            return new(c.Name, setting, false, $"loaded the damaged {Path.GetFileName(chosen.Directory)} without an error; {shown}");
-        bool passed = Path.GetFullPath(chosen.Directory) == Path.GetFullPath(expectedFolder) && warned;
-        return new(c.Name, setting, passed, $"resumed from {Path.GetFileName(chosen.Directory)}; {shown}");
+            return new(c.Name, setting, false, $"loaded the damaged {Path.GetFileName(chosen)} without an error; {shown}");
+        bool passed = Path.GetFullPath(chosen) == Path.GetFullPath(expectedFolder) && warned;
+        return new(c.Name, setting, passed, $"resumed from {Path.GetFileName(chosen)}; {shown}");
+    }
+
+    /// <summary>The folder a full run resumes from, after loading it completely: weights into a model of its shape, optimizer moments.</summary>
+    static string? LoadNewest(string run, Action<string> warn)
+    {
+        var chosen = Checkpoint.TryLoadNewestValid(run, warn);
+        if (chosen is null) return null;
+        using (var model = new LlamaModel(chosen.Config)) chosen.LoadModel(model);
+        foreach (var t in chosen.LoadOptimizer().Values) t.Dispose();
+        return chosen.Directory;
+    }
+
+    /// <summary>The folder a LoRA run resumes from, after reading its adapter matrices and optimizer moments completely.</summary>
+    static string? LoadNewestAdapter(string run, Action<string> warn)
+    {
+        var chosen = AdapterCheckpoint.TryLoadNewestValid(run, warn);
+        if (chosen is null) return null;
+        using var scope = NewDisposeScope();
+        SafeTensors.Load(Path.Combine(chosen.Directory, AdapterCheckpoint.WeightsFile));
+        chosen.LoadOptimizer();
+        return chosen.Directory;
     }
 
     static void Copy(string from, string to)

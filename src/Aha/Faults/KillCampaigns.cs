@@ -19,10 +19,11 @@ public static class KillCampaigns
         ["pretrain", "--model-size", "tiny", "--batch-size", "2", "--seq-len", "32", "--steps", S(steps), "--save-every", "1", "--keep-last", "2",
          "--eval-every", "4", "--log-every", "1000", "--threads", S(threads), "--device", "cpu"], kills, seed);
 
-    /// <summary>SFT on the built-in conversations.</summary>
-    public static KillCampaign Sft(string baseModel, int kills, int steps, int threads, int seed) => new("sft",
+    /// <summary>SFT on the built-in conversations; with <paramref name="lora"/>, LoRA adapters (r 2) whose checkpoints are adapter folders.</summary>
+    public static KillCampaign Sft(string baseModel, int kills, int steps, int threads, int seed, bool lora = false) => new(lora ? "sft-lora" : "sft",
         ["sft", "--model", baseModel, "--batch-size", "2", "--seq-len", "64", "--steps", S(steps), "--save-every", "1", "--keep-last", "2",
-         "--eval-every", "4", "--log-every", "1000", "--threads", S(threads), "--device", "cpu"], kills, seed);
+         "--eval-every", "4", "--log-every", "1000", "--threads", S(threads), "--device", "cpu",
+         .. (lora ? new[] { "--lora-rank", "2", "--lora-targets", "q_proj,v_proj,down_proj", "--lr", "1e-2" } : [])], kills, seed);
 
     /// <summary>
     /// GRPO on the synthetic addition task with a reference reset every 3 steps, so kills land before, inside and after

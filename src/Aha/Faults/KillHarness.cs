@@ -130,7 +130,8 @@ public sealed class KillHarness(Func<IReadOnlyList<string>, ProcessStartInfo> st
         var differences = new List<string>();
         string a = Latest(reference), b = Latest(candidate);
         if (a != b) return [$"latest is {b}, the uninterrupted run's is {a}"];
-        foreach (string file in new[] { Checkpoint.ModelFile, Checkpoint.OptimizerFile, Checkpoint.StateFile, Checkpoint.ConfigFile, Training.GrpoTrainer.ReferenceFile })
+        foreach (string file in new[] { Checkpoint.ModelFile, Checkpoint.OptimizerFile, Checkpoint.StateFile, Checkpoint.ConfigFile, Training.GrpoTrainer.ReferenceFile,
+                     AdapterCheckpoint.WeightsFile, AdapterCheckpoint.ConfigFile })
         {
             string x = Path.Combine(reference, a, file), y = Path.Combine(candidate, b, file);
             if (!File.Exists(x) && !File.Exists(y)) continue;

@@ -56,7 +56,7 @@ public sealed partial record ModelConfig
         }
         node["model_type"] = family;
         node["hidden_act"] = "silu";
-        node["torch_dtype"] = TorchDtype;
+        foreach (var key in DtypeKeys) node[key] = TorchDtype;
         if (family is "qwen2" or "mistral") node.Remove("attention_bias"); // Qwen2's biases are fixed; Mistral has none
         if (family is "llama" or "deepseek_v3") node["mlp_bias"] = MlpBias;
         else node.Remove("mlp_bias");
@@ -105,6 +105,9 @@ public sealed partial record ModelConfig
             if (type == "deepseek_v3") CheckDeepSeekFixedValues(node, Require);
             var rope = ReadRopeScaling(node, type, Require);
             string dtype = (node["torch_dtype"] ?? node["dtype"])?.GetValue<string>() ?? "float32";
+            string[] dtypeKeys = [.. new[] { "torch_dtype", "dtype" }.Where(node.ContainsKey)];
+            if (node["torch_dtype"] is { } td && node["dtype"] is { } d2 && td.GetValue<string>() != d2.GetValue<string>())
+                Require(false, $"torch_dtype '{td}' and dtype '{d2}' disagree; keep one (transformers 4.56+ writes dtype).");
             int? headDim = type != "deepseek_v3" && node["head_dim"] is { } hd ? hd.GetValue<int>() : null;
             var passThrough = new Dictionary<string, string>();
             if (node["eos_token_id"] is JsonArray eos) // Llama 3 instruct lists several; the first is the model's EOS
@@ -132,7 +135,7 @@ public sealed partial record ModelConfig
             foreach (var key in HandledKeys) node.Remove(key);
             if (type is "qwen2" or "mistral") node.Remove("attention_bias");
             var config = node.Deserialize<ModelConfig>(Json) ?? throw new JsonException("null config");
-            config = config with { ModelType = type == "deepseek_v3" ? "llama" : type, RopeScaling = rope, TorchDtype = dtype, PassThrough = passThrough, SequenceClassification = scoreHead };
+            config = config with { ModelType = type == "deepseek_v3" ? "llama" : type, RopeScaling = rope, TorchDtype = dtype, PassThrough = passThrough, SequenceClassification = scoreHead, DtypeKeys = dtypeKeys.Length > 0 ? dtypeKeys : ["torch_dtype"] };
             if (node["num_key_value_heads"] is null) config = config with { NumKeyValueHeads = config.NumAttentionHeads }; // transformers' default
             if (!padGiven) config = config with { PadTokenId = null };
             if (headDim is int d) config = config with { HeadDim = d };

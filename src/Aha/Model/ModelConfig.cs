@@ -38,6 +38,11 @@ public sealed partial record ModelConfig
     /// <summary>The dtype the weights are stored in (config.json <c>torch_dtype</c>): float32, bfloat16 or float16. Saves use it.</summary>
     [JsonIgnore] public string TorchDtype { get; init; } = "float32";
     /// <summary>
+    /// The key(s) config.json spells the storage dtype with, written back the same way: <c>torch_dtype</c> (transformers
+    /// before 4.56), <c>dtype</c> (4.56 on, transformers PR #39782), or both when the input had both.
+    /// </summary>
+    [JsonIgnore] public IReadOnlyList<string> DtypeKeys { get; init; } = ["torch_dtype"];
+    /// <summary>
     /// config.json fields Aha reads past (checked harmless) and writes back verbatim, name → JSON text, so a saved
     /// fine-tune carries the same fields as its input (use_cache, sliding_window with the window off, transformers_version, …).
     /// </summary>

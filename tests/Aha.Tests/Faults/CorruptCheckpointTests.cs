@@ -25,6 +25,43 @@ public class CorruptCheckpointTests
     }
 
     [Fact]
+    public void Every_damaged_adapter_file_is_caught_by_name_and_a_lora_resume_falls_back_to_the_newest_sound_adapter()
+    {
+        using var dir = new TempDirectory();
+        FaultRuns.TrainTinyLora(dir["run"]);
+        var outcomes = CheckpointCorruptions.Run(dir["run"], dir.Path, CheckpointCorruptions.AdapterCases(randomFlips: 2));
+        var failed = outcomes.Where(o => !o.Passed).Select(o => $"{o.Case} [{o.Setting}]: {o.Detail}").ToList();
+        Assert.True(failed.Count == 0, $"{failed.Count} of {outcomes.Count} failed:\n{string.Join("\n", failed)}");
+        Assert.True(outcomes.Count >= 60, $"only {outcomes.Count} cases ran");
+    }
+
+    [Fact]
+    public void A_lora_resume_moves_a_damaged_newer_adapter_checkpoint_aside_and_removes_a_sound_orphan()
+    {
+        using var dir = new TempDirectory();
+        FaultRuns.TrainTinyLora(dir["run"], steps: 3);
+        // step 3 damaged (a flipped bit), step 2 sound but 'latest' still names step 1 (a save killed before the pointer moved).
+        string run = dir["run"], weights = Path.Combine(run, "step-000003", AdapterCheckpoint.WeightsFile);
+        byte[] bytes = File.ReadAllBytes(weights);
+        bytes[^5] ^= 0x08;
+        File.WriteAllBytes(weights, bytes);
+        var warnings = new List<string>();
+        var chosen = AdapterCheckpoint.TryLoadNewestValid(run, warnings.Add)!;
+        Assert.Equal(3 - 1, chosen.State!.Step);
+        Assert.Contains(warnings, w => w.Contains("skipping", StringComparison.Ordinal) && w.Contains(AdapterCheckpoint.WeightsFile, StringComparison.Ordinal));
+        File.WriteAllText(Path.Combine(run, Checkpoint.LatestFile), "step-000001\n");
+        chosen = AdapterCheckpoint.TryLoadNewestValid(run, warnings.Add)!;
+        Assert.Equal(1, chosen.State!.Step);
+
+        var model = TrainerFixtures.NewModel();
+        model.AttachLora(chosen.Config);
+        var log = new List<string>();
+        TrainerFixtures.Trainer(model, TrainerFixtures.Options with { Steps = 1, SaveEvery = 1 }, runDir: run, warnings: log).Run(chosen);
+        Assert.True(Directory.Exists(Path.Combine(run, "step-000003" + Aha.Training.RunLoop.DamagedSuffix)), string.Join("\n", log));
+        Assert.False(Directory.Exists(Path.Combine(run, "step-000002")), "the sound orphan is removed, to be written again");
+    }
+
+    [Fact]
     public void A_checkpoint_without_a_manifest_still_opens_and_resume_warns_that_it_is_unhashed()
     {
         using var dir = new TempDirectory();

@@ -35,12 +35,19 @@ public class KillTests
         AssertExact(Harness.Run(KillCampaigns.Pretrain(kills: 3, steps: 6, threads: 1, seed: 11), dir.Path), 3);
     }
 
+    /// <summary>
+    /// SFT with LoRA: its checkpoints are adapter folders (the base is named, not copied), resumed through the same
+    /// validation and orphan rules. (Full SFT shares pretraining's trainer and checkpoint writer, killed above; `aha bench
+    /// faults` kills both.)
+    /// </summary>
     [Fact]
-    public void Sft_killed_twice_ends_bit_identical_to_an_uninterrupted_run()
+    public void Lora_sft_killed_twice_ends_bit_identical_to_an_uninterrupted_run()
     {
         using var dir = new TempDirectory();
         Assert.Equal(0, CliProcess.Run(TimeSpan.FromSeconds(60), out _, out _, [.. KillCampaigns.BaseModel(dir["base"], 1)]));
-        AssertExact(Harness.Run(KillCampaigns.Sft(dir["base"], kills: 2, steps: 5, threads: 1, seed: 12), dir["sft"]), 2);
+        AssertExact(Harness.Run(KillCampaigns.Sft(dir["base"], kills: 2, steps: 5, threads: 1, seed: 12, lora: true), dir["sft"]), 2);
+        Assert.True(File.Exists(Path.Combine(dir["sft"], "killed", "step-000005", Aha.Checkpoints.AdapterCheckpoint.WeightsFile)),
+            "the final checkpoint is an adapter folder, so the comparison covered the adapters");
     }
 
     /// <summary>

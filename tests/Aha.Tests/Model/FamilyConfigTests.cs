@@ -55,6 +55,25 @@ public class FamilyConfigTests
         Assert.Equal("bfloat16", written["torch_dtype"]!.GetValue<string>());
     }
 
+    /// <summary>transformers 4.56 renamed the key to "dtype" (PR #39782) and reads either; a saved fine-tune keeps the input's spelling.</summary>
+    [Theory]
+    [InlineData("torch_dtype")]
+    [InlineData("dtype")]
+    public void The_dtype_key_is_written_back_as_the_input_spelled_it(string key)
+    {
+        var input = JsonNode.Parse(Qwen25)!.AsObject();
+        input.Remove("torch_dtype");
+        input[key] = "bfloat16";
+        var config = ModelConfig.FromJson(input.ToJsonString());
+        Assert.Equal(TorchSharp.torch.ScalarType.BFloat16, config.StorageDtype);
+        var written = JsonNode.Parse(config.ToJson())!.AsObject();
+        Assert.Equal(input.Select(p => p.Key).Order(StringComparer.Ordinal), written.Select(p => p.Key).Order(StringComparer.Ordinal));
+        Assert.Equal("bfloat16", written[key]!.GetValue<string>());
+        input["torch_dtype"] = "float16";
+        input["dtype"] = "bfloat16";
+        Assert.Contains("disagree", Assert.Throws<InvalidDataException>(() => ModelConfig.FromJson(input.ToJsonString())).Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("llama", "model_type", "\"gemma\"", "model_type 'gemma'")]
     [InlineData("llama", "rope_scaling", "{\"rope_type\": \"yarn\", \"factor\": 4.0}", "rope_scaling.rope_type 'yarn'")]

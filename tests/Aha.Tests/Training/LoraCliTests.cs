@@ -44,13 +44,27 @@ public class LoraCliTests
                 if (key.Contains("lora_B", StringComparison.Ordinal)) t.copy_(TorchSharp.torch.randn(t.shape, generator: new TorchSharp.torch.Generator(5)) * 0.5);
             AdapterCheckpoint.WriteAdapter(perturbed, model.Lora, Path.GetFullPath(baseDir));
         }
+        // The merged folder keeps the base's generation_config.json as it is, fields Aha does not model included.
+        string generation = Path.Combine(Checkpoint.LoadLatest(baseDir).Directory, Checkpoint.GenerationConfigFile);
+        File.WriteAllText(generation, File.ReadAllText(generation).TrimEnd().TrimEnd('}') + ",\n  \"top_k\": 20\n}\n");
         Assert.True(CliProcess.Run(Timeout, out _, out stderr, "merge", "--model", baseDir, "--adapter", perturbed, "--out", merged) == 0, stderr);
+        Assert.Equal(File.ReadAllBytes(generation), File.ReadAllBytes(Path.Combine(merged, Checkpoint.GenerationConfigFile)));
         string[] generate = ["generate", "--prompt", "12+30=", "--prompt", "7*8=", "--max-tokens", "12", "--temperature", "0", "--json", "--threads", "1", "--device", "cpu"];
         Assert.True(CliProcess.Run(Timeout, out var adapted, out stderr, [.. generate, "--model", baseDir, "--adapter", perturbed]) == 0, stderr);
         Assert.True(CliProcess.Run(Timeout, out var fromMerged, out stderr, [.. generate, "--model", merged]) == 0, stderr);
-        Assert.True(CliProcess.Run(Timeout, out var plain, out stderr, [.. generate, "--model", baseDir]) == 0, stderr);
         Assert.Equal(adapted, fromMerged);
-        Assert.NotEqual(plain, adapted); // the adapter changes the greedy path
+        // The adapter changes the greedy path: the plain base, in-process, continues otherwise.
+        using var plain = ModelLoader.OpenAndLoad(baseDir).Model;
+        var adaptedRow = JsonNode.Parse(adapted.Trim().Split('\n')[0])!;
+        var ids = adaptedRow["prompt_ids"]!.AsArray().Select(n => (long)n!.GetValue<int>()).ToList();
+        var promptLength = ids.Count;
+        using (var noGrad = TorchSharp.torch.no_grad())
+            for (int i = 0; i < 12; i++)
+            {
+                using var logits = plain.forward(TorchSharp.torch.tensor(ids.ToArray()).unsqueeze(0));
+                ids.Add(logits[0, -1].argmax().item<long>());
+            }
+        Assert.NotEqual(adaptedRow["completion_ids"]!.AsArray().Select(n => (long)n!.GetValue<int>()).Take(12), ids.Skip(promptLength).Take(adaptedRow["completion_ids"]!.AsArray().Count));
     }
 
     [Fact]
@@ -61,13 +75,29 @@ public class LoraCliTests
         Assert.Equal(0, CliProcess.Run(Timeout, out _, out var stderr, "pretrain", "--model-size", "tiny", "--seq-len", "128", "--batch-size", "2",
             "--steps", "1", "--eval-every", "0", "--threads", "1", "--device", "cpu", "--out", baseDir));
         string[] sft = ["sft", "--model", baseDir, "--out", dir, "--batch-size", "2", "--seq-len", "64", "--eval-every", "0", "--save-every", "1",
-            "--threads", "1", "--device", "cpu", "--lora-rank", "2", "--lora-alpha", "4"];
-        Assert.True(CliProcess.Run(Timeout, out _, out stderr, [.. sft, "--steps", "2"]) == 0, stderr);
-        Assert.Equal(2, AdapterCheckpoint.TryLoadLatest(dir)!.State!.Step);
-        Assert.True(CliProcess.Run(Timeout, out _, out stderr, "sft", "--out", dir, "--resume", "--steps", "3", "--threads", "1", "--device", "cpu") == 0, stderr);
-        var latest = AdapterCheckpoint.TryLoadLatest(dir)!;
-        Assert.Equal((3L, 2, 4.0), (latest.State!.Step, latest.Config.Rank, latest.Config.Alpha));
-        Assert.False(File.Exists(Path.Combine(latest.Directory, Checkpoint.ModelFile)));
+            "--keep-last", "0", "--threads", "1", "--device", "cpu", "--lora-rank", "2", "--lora-alpha", "4", "--lr", "1e-2"];
+        Assert.True(CliProcess.Run(Timeout, out _, out stderr, [.. sft, "--steps", "3"]) == 0, stderr);
+        var whole = AdapterCheckpoint.TryLoadLatest(dir)!;
+        Assert.Equal((3L, 2, 4.0), (whole.State!.Step, whole.Config.Rank, whole.Config.Alpha));
+        Assert.False(File.Exists(Path.Combine(whole.Directory, Checkpoint.ModelFile)));
+
+        // The same run stopped after step 1 and resumed: its step 3 equals the uninterrupted one byte for byte.
+        string split = run["split"];
+        Directory.CreateDirectory(split);
+        foreach (var name in new[] { "step-000001", Checkpoint.LatestFile })
+            if (name == Checkpoint.LatestFile) File.WriteAllText(Path.Combine(split, name), "step-000001\n");
+            else CopyFolder(Path.Combine(dir, name), Path.Combine(split, name));
+        Assert.True(CliProcess.Run(Timeout, out _, out stderr, "sft", "--out", split, "--resume", "--threads", "1", "--device", "cpu") == 0, stderr);
+        Assert.Contains("resuming LoRA adapters from", stderr, StringComparison.Ordinal);
+        foreach (var file in new[] { AdapterCheckpoint.WeightsFile, Checkpoint.OptimizerFile })
+            Assert.True(File.ReadAllBytes(Path.Combine(whole.Directory, file)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(split, "step-000003", file))),
+                $"{file}: the resumed LoRA run differs from the uninterrupted one");
+    }
+
+    static void CopyFolder(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.EnumerateFiles(from)) File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
     }
 
     [Fact]

@@ -1,5 +1,7 @@
 using System.Text.Json.Nodes;
 using Aha.Checkpoints;
+using Aha.Eval;
+using Aha.Tasks;
 using Aha.Tokenizer;
 using static TorchSharp.torch;
 
@@ -31,18 +33,26 @@ public class PublishedCheckpointCliTests
         bool llama = family == "llama";
 
         string info = Run("info", "--model", folder);
-        Assert.Contains($"arch:       {family}", info);
+        Assert.Contains(family switch
+        {
+            "qwen3" => "arch:       qwen3 (q/k norm, head_dim 16, tied head)",
+            "qwen2" => "arch:       qwen2 (q/k/v bias",
+            _ => "arch:       llama (llama3 RoPE scaling ×8 from 16, head_dim 8, tied head)",
+        }, info);
         Assert.Contains("weights:    bfloat16 (BFloat16), 2 shards", info);
 
         // "Hello world": Qwen's ids 9707 1879, Llama 3's 9906 1917 (the published vocabularies); Llama 3.1's post-processor adds <|begin_of_text|>.
         int[] hello = llama ? [9906, 1917] : [9707, 1879];
-        var special = JsonNode.Parse(Run("tokenize", "--model", folder, "--text", "Hello world", "--add-special-tokens").Trim())!;
-        Assert.Equal(llama ? [128000, .. hello] : hello, special["ids"]!.AsArray().Select(x => x!.GetValue<int>()));
+        if (family != "qwen2") // qwen2 is paired with the same tokenizer files as qwen3: the same ids and template
+        {
+            var special = JsonNode.Parse(Run("tokenize", "--model", folder, "--text", "Hello world", "--add-special-tokens").Trim())!;
+            Assert.Equal(llama ? [128000, .. hello] : hello, special["ids"]!.AsArray().Select(x => x!.GetValue<int>()));
 
-        File.WriteAllText(temp["messages.json"], """[{"role": "user", "content": "What is 2+2?"}]""");
-        string rendered = Run(["chat-template", "--model", folder, "--messages", temp["messages.json"], .. (llama ? new[] { "--var", "date_string=26 Jul 2024" } : [])]);
-        Assert.Contains(llama ? "<|start_header_id|>user<|end_header_id|>\n\nWhat is 2+2?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
-            : "<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n", rendered);
+            File.WriteAllText(temp["messages.json"], """[{"role": "user", "content": "What is 2+2?"}]""");
+            string rendered = Run(["chat-template", "--model", folder, "--messages", temp["messages.json"], .. (llama ? new[] { "--var", "date_string=26 Jul 2024" } : [])]);
+            Assert.Contains(llama ? "<|start_header_id|>user<|end_header_id|>\n\nWhat is 2+2?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
+                : "<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n", rendered);
+        }
 
         // The CLI's prompt ids are the tokenizer's with BOS per the post-processor; its greedy ids are the model's own greedy ids.
         var generated = JsonNode.Parse(Run(["generate", "--model", folder, "--prompt", "Hello world", "--max-tokens", "5", "--temperature", "0", "--json", .. Cpu]).Trim())!;
@@ -55,6 +65,7 @@ public class PublishedCheckpointCliTests
             Assert.Equal(checkpoint.Tokenizer.Decode(completion, skipSpecialTokens: true), generated["completion"]!.GetValue<string>());
         }
 
+        if (family == "qwen2") return; // the chat prompt is the tokenizer's (qwen3's files), checked there
         var chat = JsonNode.Parse(Run(["generate", "--model", folder, "--prompt", "What is 2+2?", "--chat", "--max-tokens", "4", "--temperature", "0", "--json", .. Cpu]).Trim())!;
         var chatPrompt = chat["prompt_ids"]!.AsArray().Select(x => x!.GetValue<int>()).ToArray();
         Assert.Equal(checkpoint.Tokenizer.EncodeChat([new ChatMessage("user", "What is 2+2?")]), chatPrompt);
@@ -74,53 +85,146 @@ public class PublishedCheckpointCliTests
 
         """;
 
-    /// <summary>Qwen2 differs from Qwen3 here only in its q/k/v biases and lack of q/k norms, which the load/generate test covers; training runs on the other two to keep the suite short.</summary>
-    [Theory]
-    [InlineData("qwen3")]
-    [InlineData("llama")]
-    public void Eval_sft_and_grpo_run_with_the_chat_template_and_save_the_family_layout(string family)
+    const string Documents = """
+        {"text": "The quick brown fox jumps over the lazy dog. 12 + 30 = 42."}
+        {"text": "Continued pretraining reads plain documents, packed back to back."}
+
+        """;
+
+    /// <summary>
+    /// Qwen3's template rewrites earlier turns (drops &lt;think&gt; blocks), so SFT's assistant masks are its hardest case;
+    /// then a full GRPO run with the chat template, evaluated against its input with --compare, reloaded in a new process.
+    /// (Qwen2 differs from Qwen3 only in q/k/v biases and q/k norms, which the load/generate test covers.)
+    /// </summary>
+    [Fact]
+    public void Qwen3_sft_grpo_and_eval_compare_run_with_the_chat_template_and_keep_the_family_layout()
     {
+        const string family = "qwen3";
         using var temp = new TempDirectory();
         string folder = PublishedCheckpoints.Build(family, temp, endOfTurnScale: 20);
         File.WriteAllText(temp["gsm8k.jsonl"], Gsm8k);
         File.WriteAllText(temp["chat.jsonl"], Conversations);
         var input = Checkpoint.Open(folder);
-        int endOfTurn = input.Tokenizer.TokenToId(PublishedCheckpoints.EndOfTurn(family))!.Value;
-        Assert.Contains(endOfTurn, input.Tokenizer.StopIds);
+        Assert.Contains(input.Tokenizer.TokenToId(PublishedCheckpoints.EndOfTurn(family))!.Value, input.Tokenizer.StopIds);
 
-        // eval --template chat: prompts rendered by the folder's own template, completions decoded by its tokenizer.
-        Run(["eval", "--model", folder, "--task", "gsm8k", "--data", temp["gsm8k.jsonl"], "--template", "chat", "--n", "2", "--max-tokens", "4",
-            "--out", temp["eval"]]);
-        var rows = Directory.EnumerateFiles(temp["eval"], "*.jsonl", SearchOption.AllDirectories).SelectMany(File.ReadLines)
-            .Select(l => JsonNode.Parse(l)!).Where(n => n["completion"] is not null).ToList();
-        Assert.Equal(2, rows.Count);
-        Assert.All(rows, r => Assert.Contains(family == "llama" ? "<|start_header_id|>user<|end_header_id|>" : "<|im_start|>user\n", r["prompt"]!.GetValue<string>()));
-
-        // sft on chat JSONL, then grpo --template chat from its result.
         Run(["sft", "--model", folder, "--out", temp["sft"], "--data", temp["chat.jsonl"], "--val-fraction", "0", "--steps", "2", "--batch-size", "2",
             "--seq-len", "64", "--lr", "1e-2", "--warmup", "0", "--eval-every", "0", "--save-every", "0", .. Cpu]);
-        string sft = Checkpoint.LoadLatest(temp["sft"]).Directory;
         Run(["grpo", "--model", folder, "--out", temp["grpo"], "--task", "gsm8k", "--data", temp["gsm8k.jsonl"], "--template", "chat", "--steps", "2",
             "--prompts", "1", "--group-size", "4", "--max-tokens", "4", "--overlong-cache", "3", "--temperature", "1", "--lr", "1e-2", "--save-every", "0", .. Cpu]);
-        string grpo = Checkpoint.LoadLatest(temp["grpo"]).Directory;
+        string sft = Checkpoint.LoadLatest(temp["sft"]).Directory, grpo = Checkpoint.LoadLatest(temp["grpo"]).Directory;
+
+        // eval --template chat of the trained run beside its input: prompts rendered by the folder's template, one subfolder per model.
+        var line = JsonNode.Parse(Run(["eval", "--model", temp["grpo"], "--compare", folder, "--task", "gsm8k", "--data", temp["gsm8k.jsonl"], "--template", "chat",
+            "--n", "2", "--max-tokens", "4", "--out", temp["eval"]]).Trim().Split('\n')[^1])!;
+        Assert.Equal(grpo, line["a"]!["checkpoint"]!.GetValue<string>());
+        Assert.Equal(input.Directory, line["b"]!["checkpoint"]!.GetValue<string>());
+        foreach (var side in new[] { "a", "b" })
+        {
+            var rows = SampleRows(line[side]!["out"]!.GetValue<string>());
+            Assert.Equal(2, rows.Count);
+            Assert.All(rows, r => Assert.Contains("<|im_start|>user\n", r["prompt"]!.GetValue<string>()));
+        }
 
         using var before = ModelLoader.Load(input);
         int[] probe = input.Tokenizer.EncodeChat([new ChatMessage("user", "What is 2+3?")]);
         foreach (var saved in new[] { sft, grpo })
         {
             AssertSameLayout(folder, saved);
-            var checkpoint = Checkpoint.Open(saved);
-            using var after = ModelLoader.Load(checkpoint);
-            using var noGrad = no_grad();
-            using var x = tensor(probe.Select(i => (long)i).ToArray()).unsqueeze(0);
-            using var l0 = before.forward(x);
-            using var l1 = after.forward(x);
-            Assert.True((l0 - l1).abs().max().item<float>() > 1e-3, $"{saved}: training did not change the model\n{string.Join("\n", Directory.GetFiles(Path.GetDirectoryName(saved)!).Where(f => f.EndsWith(".jsonl")).Select(File.ReadAllText))}");
-            // The saved folder reloads in a new process and continues exactly as the reloaded model does here.
-            var generated = JsonNode.Parse(Run(["generate", "--model", saved, "--prompt", "What is 2+3?", "--chat", "--max-tokens", "3", "--temperature", "0", "--json", .. Cpu]).Trim())!;
-            var completion = generated["completion_ids"]!.AsArray().Select(n => n!.GetValue<int>()).ToArray();
-            Assert.Equal(Greedy(after, probe, completion.Length), completion);
+            using var after = ModelLoader.Load(Checkpoint.Open(saved));
+            AssertChanged(before, after, probe, saved);
         }
+        // The saved folder reloads in a new process and continues exactly as the reloaded model does here.
+        using var reloaded = ModelLoader.Load(Checkpoint.Open(grpo));
+        var generated = JsonNode.Parse(Run(["generate", "--model", grpo, "--prompt", "What is 2+3?", "--chat", "--max-tokens", "3", "--temperature", "0", "--json", .. Cpu]).Trim())!;
+        var completion = generated["completion_ids"]!.AsArray().Select(n => n!.GetValue<int>()).ToArray();
+        Assert.Equal(Greedy(reloaded, probe, completion.Length), completion);
+    }
+
+    /// <summary>
+    /// Llama 3 (llama3 rope scaling, BOS from the post-processor): continued pretraining from the downloaded folder keeps
+    /// its layout and resumes bit-identically; GRPO with LoRA trains PEFT adapters on it with the chat template; eval
+    /// applies --adapter to --model only (its --compare is the plain base); merge writes base + adapter in the base's layout.
+    /// </summary>
+    [Fact]
+    public void Llama_continued_pretraining_resumes_exactly_and_a_lora_grpo_adapter_evaluates_and_merges()
+    {
+        const string family = "llama";
+        using var temp = new TempDirectory();
+        string folder = PublishedCheckpoints.Build(family, temp, endOfTurnScale: 20);
+        File.WriteAllText(temp["gsm8k.jsonl"], Gsm8k);
+        File.WriteAllText(temp["docs.jsonl"], Documents);
+        var input = Checkpoint.Open(folder);
+        using var baseModel = ModelLoader.Load(input);
+        int[] probe = input.Tokenizer.EncodeChat([new ChatMessage("user", "What is 2+3?")]);
+
+        // Continued pretraining: two steps saved at each; a resume from step 1 rewrites step 2 byte for byte.
+        string[] pretrain = ["pretrain", "--model", folder, "--data", temp["docs.jsonl"], "--val-fraction", "0", "--steps", "2", "--batch-size", "2",
+            "--seq-len", "32", "--lr", "1e-2", "--warmup", "0", "--eval-every", "0", "--save-every", "1", "--keep-last", "0", .. Cpu];
+        Run([.. pretrain, "--out", temp["pretrain"]]);
+        string continued = Checkpoint.LoadLatest(temp["pretrain"]).Directory;
+        AssertSameLayout(folder, continued);
+        using (var after = ModelLoader.Load(Checkpoint.Open(continued))) AssertChanged(baseModel, after, probe, continued);
+        CopyFolder(temp["pretrain"], temp["resumed"]);
+        Directory.Delete(Path.Combine(temp["resumed"], "step-000002"), recursive: true);
+        File.WriteAllText(Path.Combine(temp["resumed"], Checkpoint.LatestFile), "step-000001\n");
+        Run(["pretrain", "--out", temp["resumed"], "--resume", .. Cpu]);
+        foreach (var file in new[] { Checkpoint.ModelFile, Checkpoint.OptimizerFile })
+            Assert.True(File.ReadAllBytes(Path.Combine(continued, file)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(temp["resumed"], "step-000002", file))),
+                $"{file}: the resumed continued-pretraining run differs from the uninterrupted one");
+
+        // GRPO with LoRA: PEFT adapters only, and they trained (B starts at zero).
+        Run(["grpo", "--model", folder, "--out", temp["lora"], "--task", "gsm8k", "--data", temp["gsm8k.jsonl"], "--template", "chat", "--steps", "2",
+            "--prompts", "1", "--group-size", "4", "--max-tokens", "4", "--overlong-cache", "3", "--temperature", "1", "--lr", "1e-2", "--save-every", "0",
+            "--lora-rank", "4", "--lora-alpha", "8", "--lora-targets", "q_proj,v_proj,down_proj", .. Cpu]);
+        var adapter = AdapterCheckpoint.TryLoadLatest(temp["lora"])!;
+        Assert.Null(Checkpoint.Validate(adapter.Directory));
+        Assert.False(File.Exists(Path.Combine(adapter.Directory, Checkpoint.ModelFile)));
+        using (var scope = NewDisposeScope())
+            Assert.Contains(SafeTensors.Load(Path.Combine(adapter.Directory, AdapterCheckpoint.WeightsFile)), t => t.Key.Contains("lora_B") && t.Value.abs().max().item<float>() > 0);
+
+        // eval --adapter: run a is base + adapter, run b (--compare) the plain base; each as the library evaluates it in-process.
+        var line = JsonNode.Parse(Run(["eval", "--model", folder, "--adapter", adapter.Directory, "--compare", folder, "--task", "gsm8k", "--data", temp["gsm8k.jsonl"],
+            "--template", "chat", "--n", "2", "--max-tokens", "4", "--out", temp["eval"]]).Trim().Split('\n')[^1])!;
+        Assert.Equal(adapter.Directory, line["a"]!["adapter"]!.GetValue<string>());
+        Assert.Null(line["b"]!["adapter"]);
+        Assert.EndsWith($"llama+{Path.GetFileName(adapter.Directory)}", line["a"]!["out"]!.GetValue<string>(), StringComparison.Ordinal);
+        var task = TaskRegistry.Create("gsm8k", new TaskSettings { File = temp["gsm8k.jsonl"] });
+        var items = ModelEvaluator.Problems(task, 2, TaskSplit.All);
+        var evalOptions = new EvalOptions { PromptStyle = PromptStyle.Chat, MaxNewTokens = 4 };
+        var plain = ModelEvaluator.Generate(baseModel, input.Tokenizer, task, items, evalOptions).Select(r => r.Completion);
+        using var adapted = ModelLoader.Load(input);
+        adapter.AttachTo(adapted);
+        var withAdapter = ModelEvaluator.Generate(adapted, input.Tokenizer, task, items, evalOptions).Select(r => r.Completion);
+        Assert.Equal(withAdapter, SampleRows(line["a"]!["out"]!.GetValue<string>()).Select(r => r["completion"]!.GetValue<string>()));
+        Assert.Equal(plain, SampleRows(line["b"]!["out"]!.GetValue<string>()).Select(r => r["completion"]!.GetValue<string>()));
+
+        // merge: the base's layout (BF16, its config and generation_config.json) holding W + (α/r)·B·A rounded once to BF16.
+        Run("merge", "--model", folder, "--adapter", adapter.Directory, "--out", temp["merged"]);
+        AssertSameLayout(folder, temp["merged"]);
+        adapted.MergeLora();
+        using var merged = ModelLoader.Load(Checkpoint.Open(temp["merged"]));
+        var expected = adapted.state_dict();
+        foreach (var (name, t) in merged.state_dict())
+            Assert.True(t.eq(expected[name].to(bfloat16).to(float32)).all().item<bool>(), $"{name}: the merged checkpoint is not base + adapter rounded to BF16");
+    }
+
+    static List<JsonNode> SampleRows(string directory) =>
+        File.ReadLines(Path.Combine(directory, "samples.jsonl")).Select(l => JsonNode.Parse(l)!).ToList();
+
+    static void AssertChanged(Aha.Model.LlamaModel before, Aha.Model.LlamaModel after, int[] probe, string saved)
+    {
+        using var noGrad = no_grad();
+        using var x = tensor(probe.Select(i => (long)i).ToArray()).unsqueeze(0);
+        using var l0 = before.forward(x);
+        using var l1 = after.forward(x);
+        Assert.True((l0 - l1).abs().max().item<float>() > 1e-3, $"{saved}: training did not change the model");
+    }
+
+    static void CopyFolder(string from, string to)
+    {
+        foreach (var dir in Directory.EnumerateDirectories(from, "*", SearchOption.AllDirectories)) Directory.CreateDirectory(dir.Replace(from, to));
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories)) File.Copy(file, file.Replace(from, to));
     }
 
     /// <summary>Same tensor names and shapes as the input (BF16 as published), same config.json fields, tokenizer files byte-identical.</summary>
