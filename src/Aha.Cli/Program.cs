@@ -15,6 +15,7 @@ foreach (var command in new[]
     ReportCommand.Create(),
     GrpoCommand.Create(),
     MergeCommand.Create(),
+    ExportCommand.Create(),
     DemoCommand.Create(),
     BenchCommand.Create(),
     TokenizeCommand.Create(),
