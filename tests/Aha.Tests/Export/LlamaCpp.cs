@@ -35,11 +35,19 @@ static class LlamaCpp
         return level.ToString().ToLowerInvariant();
     }
 
-    /// <summary>Loads <paramref name="gguf"/> and its context (2 threads, one sequence, <paramref name="context"/> positions).</summary>
+    /// <summary>
+    /// Loads <paramref name="gguf"/> and its context (2 threads, one sequence, <paramref name="context"/> positions) with an
+    /// f32 KV cache and flash attention off: llama.cpp's CPU flash attention (on by default) computes in f16, which alone
+    /// moves logits by ~1e-3 relative; without it its f32 logits agree with Aha's to ~1e-5.
+    /// </summary>
     public static (LLamaWeights Weights, LLamaContext Context) Open(string gguf, uint context = 512)
     {
         _ = Build;
-        var parameters = new ModelParams(gguf) { ContextSize = context, BatchSize = context, Threads = 2, GpuLayerCount = 0 };
+        var parameters = new ModelParams(gguf)
+        {
+            ContextSize = context, BatchSize = context, Threads = 2, GpuLayerCount = 0, TypeK = GGMLType.GGML_TYPE_F32, TypeV = GGMLType.GGML_TYPE_F32,
+            FlashAttention = false,
+        };
         var weights = LLamaWeights.LoadFromFile(parameters);
         return (weights, weights.CreateContext(parameters));
     }
@@ -48,9 +56,20 @@ static class LlamaCpp
     public static int[] Tokenize(LLamaWeights weights, string text, bool addBos) =>
         weights.NativeHandle.Tokenize(text, addBos, special: true, System.Text.Encoding.UTF8).Select(t => (int)t).ToArray();
 
+    /// <summary>The logits llama.cpp computes at every position of <paramref name="ids"/> in one decode: (T, V) row-major.</summary>
+    public static float[][] Logits(LLamaContext context, IReadOnlyList<int> ids)
+    {
+        context.NativeHandle.MemoryClear(true);
+        var batch = new LLamaBatch();
+        for (int i = 0; i < ids.Count; i++) batch.Add((LLamaToken)ids[i], i, (LLamaSeqId)0, true);
+        var result = context.NativeHandle.Decode(batch);
+        if (result != DecodeResult.Ok) throw new InvalidOperationException($"llama_decode failed: {result}");
+        return [.. Enumerable.Range(0, ids.Count).Select(i => context.NativeHandle.GetLogitsIth(i).ToArray())];
+    }
+
     /// <summary>
-    /// <paramref name="count"/> greedy tokens after <paramref name="prompt"/> (argmax of the logits, lowest id on a tie as
-    /// torch.argmax takes), and the largest gap between the top two logits' ... the smallest top-1/top-2 margin seen.
+    /// <paramref name="count"/> greedy tokens after <paramref name="prompt"/> (argmax of the logits, the lowest id on a tie
+    /// as torch.argmax takes), and the smallest gap between the top two logits seen on the way.
     /// </summary>
     public static (int[] Tokens, float SmallestMargin) Greedy(LLamaContext context, IReadOnlyList<int> prompt, int count)
     {
