@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Aha.Tokenizer;
 
 namespace Aha.Export;
@@ -11,7 +12,7 @@ namespace Aha.Export;
 /// Aha's byte tokenizer is the same kind of file with 256 byte tokens and no merges: every UTF-8 byte is its own token
 /// whatever the pre-tokenizer splits, so llama.cpp's BPE reproduces its ids exactly (checked by the export tests).
 /// </remarks>
-public sealed record GgufVocabulary(
+public sealed partial record GgufVocabulary(
     IReadOnlyList<string> Tokens, IReadOnlyList<int> TokenTypes, IReadOnlyList<string> Merges, string PreTokenizer,
     int? BosId, int? EosId, int? PadId, bool AddBos, bool AddEos, string? ChatTemplate)
 {
@@ -92,9 +93,15 @@ public sealed record GgufVocabulary(
             JsonArray named => named.Select(n => n?["name"]?.ToString() == "default" ? (string?)n["template"] : null).FirstOrDefault(t => t is not null),
             _ => null,
         };
+        // transformers' {% generation %} marks the trained span (for assistant masks) and renders nothing; llama.cpp's Jinja
+        // engine does not know the tag, so it is dropped: the rendered text is the same.
+        if (template is not null) template = GenerationTag().Replace(template, "");
         return new GgufVocabulary(tokens, types, merges, PreTokenizerName(json, merges.Length),
             tokenizer.BosId ?? configBos, tokenizer.EosId ?? configEos, tokenizer.PadId, addBos, addEos, template);
     }
+
+    [GeneratedRegex(@"\{%-?\s*(end)?generation\s*-?%\}")]
+    private static partial Regex GenerationTag();
 
     /// <summary>llama.cpp's name (<c>tokenizer.ggml.pre</c>) for the split tokenizer.json's pre_tokenizer makes.</summary>
     static string PreTokenizerName(JsonObject json, int mergeCount)

@@ -158,6 +158,21 @@ public class GgufExportTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void The_byte_models_chat_template_is_exported_without_transformers_generation_tags_and_renders_the_same()
+    {
+        var vocabulary = GgufVocabulary.From(ByteTokenizer.Default, ByteTokenizer.VocabSize);
+        Assert.Contains("{% generation %}", ChatTemplate.Jinja);
+        Assert.DoesNotContain("generation %}", vocabulary.ChatTemplate);
+        ChatMessage[] messages = [new("system", "Be brief."), new("user", "12+34="), new("assistant", "46"), new("user", "7*8=")];
+        var special = new Dictionary<string, object?> { ["bos_token"] = "<|bos|>", ["eos_token"] = "<|eos|>" };
+        Assert.Equal(ByteTokenizer.Default.RenderChat(messages),
+            Aha.Tokenizer.Jinja.ChatTemplateRenderer.Render(vocabulary.ChatTemplate!, "exported", messages, new ChatOptions(), special));
+        Assert.Equal(([.. Enumerable.Range(0, 256).Select(_ => GgufVocabulary.Normal), .. Enumerable.Repeat(GgufVocabulary.Control, 7), GgufVocabulary.Unused]),
+            vocabulary.TokenTypes);
+        Assert.Equal((true, false, 256, 257, 258), (vocabulary.AddBos, vocabulary.AddEos, vocabulary.BosId, vocabulary.EosId, vocabulary.PadId));
+    }
+
+    [Fact]
     public void Q8_0_blocks_hold_the_f16_scale_max_over_127_and_values_rounded_half_away_from_zero()
     {
         // One block: max |x| = 12.7, so d = 0.1 and x/d are 127, -127, 5.5 → 6, -5.5 → -6, 0.04/0.1 = 0.4 → 0, then zeros.
