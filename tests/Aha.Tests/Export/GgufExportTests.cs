@@ -158,6 +158,24 @@ public class GgufExportTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Aha_export_gguf_writes_a_q8_0_file_llama_cpp_loads_and_refuses_an_unknown_type()
+    {
+        using var temp = new TempDirectory();
+        string folder = ByteCheckpoint(temp), gguf = temp["cli.gguf"];
+        var timeout = TimeSpan.FromSeconds(180);
+        Assert.True(CliProcess.Run(timeout, out var stdout, out var stderr, "export", "gguf", "--model", folder, "--out", gguf, "--type", "q8_0") == 0, stderr);
+        Assert.Equal(Path.GetFullPath(gguf), stdout.Trim());
+        Assert.Contains("16 q8_0", stderr); // 2 layers × 7 projections, the embedding and the output head: rows of 64 are whole blocks
+        var (weights, context) = LlamaCpp.Open(gguf);
+        using (weights)
+        using (context)
+            Assert.Equal(ByteTokenizer.Default.Encode("1+1=", addSpecialTokens: true), LlamaCpp.Tokenize(weights, "1+1=", addBos: true));
+        Assert.NotEqual(0, CliProcess.Run(timeout, out _, out stderr, "export", "gguf", "--model", folder, "--out", temp["bad.gguf"], "--type", "q4_k"));
+        Assert.Contains("use f32, f16 or q8_0", stderr);
+        Assert.False(File.Exists(temp["bad.gguf"]));
+    }
+
+    [Fact]
     public void The_byte_models_chat_template_is_exported_without_transformers_generation_tags_and_renders_the_same()
     {
         var vocabulary = GgufVocabulary.From(ByteTokenizer.Default, ByteTokenizer.VocabSize);
