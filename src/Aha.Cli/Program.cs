@@ -21,6 +21,7 @@ foreach (var command in new[]
     RmCommand.Create(),
     PpoCommand.Create(),
     MergeCommand.Create(),
+    ExportCommand.Create(),
     DemoCommand.Create(),
     BenchCommand.Create(),
     TokenizeCommand.Create(),
