@@ -6,7 +6,8 @@ namespace Aha.Data;
 /// <summary>
 /// The pretraining corpus of <c>aha demo --task signs</c>: sign puzzles (<see cref="SignsTask"/>) in the short
 /// R1-Zero template, answered three ways. Retry traces try a pattern, check it, reject it and try again:
-/// <c>&lt;think&gt;3+7-5+2=7, not 13. wait, 3+7+5-2=13&lt;/think&gt; &lt;answer&gt;3+7+5-2&lt;/answer&gt;</c>; some give up
+/// <c>&lt;think&gt;3+7=10-5=5+2=7, not 13. wait, 3+7=10+5=15-2=13&lt;/think&gt; &lt;answer&gt;3+7+5-2&lt;/answer&gt;</c>
+/// (a running total, one single-digit step at a time: a tiny model can learn that arithmetic, not a 4-term sum at once); some give up
 /// and answer a rejected pattern, some trust a slip, so not every trace ends right (Gandhi et al. 2025: priming with
 /// such traces is what lets RL amplify them). Clean solutions write the right pattern at once; bare guesses answer
 /// a random pattern with no reasoning. Only train-split problems are used.
@@ -45,8 +46,7 @@ public sealed class RetryCorpus
         if (kind < Options.RetryShare + Options.CleanShare)
         {
             var right = patterns.First(p => SignsTask.Value(puzzle.Numbers, p) == puzzle.Target);
-            var text = SignsTask.Write(puzzle.Numbers, right);
-            return $" <think>{text}={puzzle.Target}</think> <answer>{text}</answer>";
+            return $" <think>{Chain(puzzle.Numbers, right, null)}</think> <answer>{SignsTask.Write(puzzle.Numbers, right)}</answer>";
         }
         return $" <answer>{SignsTask.Write(puzzle.Numbers, patterns[0])}</answer>";
     }
@@ -64,17 +64,34 @@ public sealed class RetryCorpus
         for (var i = 0; i < limit; i++)
         {
             answer = SignsTask.Write(puzzle.Numbers, order[i]);
-            var value = SignsTask.Value(puzzle.Numbers, order[i]);
-            if (Unit(random) < Options.SlipRate) value += random.Next(0, 1) == 0 ? -1 : 1;
             var marker = i > 0 && Unit(random) < Options.WaitRate ? "wait, " : "";
+            var chain = Chain(puzzle.Numbers, order[i], random);
+            var value = int.Parse(chain[(chain.LastIndexOf('=') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
             if (value == puzzle.Target)
             {
-                steps.Add($"{marker}{answer}={value}");
+                steps.Add(marker + chain);
                 break;
             }
-            steps.Add($"{marker}{answer}={value}, not {puzzle.Target}");
+            steps.Add($"{marker}{chain}, not {puzzle.Target}");
         }
         return $"<think>{string.Join(". ", steps)}</think> <answer>{answer}</answer>";
+    }
+
+    /// <summary>
+    /// The running total, e.g. <c>3+7=10-5=5+2=7</c>; with a generator, each step may slip by one
+    /// (<see cref="RetryCorpusOptions.SlipRate"/>) and the chain goes on from the written value, as a person's would.
+    /// </summary>
+    public string Chain(IReadOnlyList<int> numbers, IReadOnlyList<char> signs, StableRandom? random)
+    {
+        var text = new System.Text.StringBuilder().Append(numbers[0]);
+        var total = numbers[0];
+        for (var i = 0; i < signs.Count; i++)
+        {
+            total += signs[i] == '+' ? numbers[i + 1] : -numbers[i + 1];
+            if (random is not null && Unit(random) < Options.SlipRate) total += random.Next(0, 1) == 0 ? -1 : 1;
+            text.Append(signs[i]).Append(numbers[i + 1]).Append('=').Append(total);
+        }
+        return text.ToString();
     }
 
     static List<char[]> Shuffled(IReadOnlyList<char[]> patterns, StableRandom random)

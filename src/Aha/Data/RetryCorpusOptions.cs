@@ -9,12 +9,12 @@ public sealed record RetryCorpusOptions
     public double CleanShare { get; init; } = 0.2;
     /// <summary>Chance that a retry trace stops early and answers with a pattern it has just rejected: it ends wrong.</summary>
     public double GiveUpRate { get; init; } = 0.2;
-    /// <summary>Chance per checked pattern that its value is written wrong (a slip the check then trusts).</summary>
-    public double SlipRate { get; init; } = 0.03;
+    /// <summary>Chance per step of a running total that it is written off by one (a slip the check then trusts).</summary>
+    public double SlipRate { get; init; } = 0.01;
     /// <summary>Chance that a new try after a rejection is introduced with "wait," (R1-Zero's word), else with nothing.</summary>
     public double WaitRate { get; init; } = 0.5;
-    /// <summary>Most patterns a retry trace checks before it gives up (a 4-number puzzle has 8).</summary>
-    public int MaxTries { get; init; } = 6;
+    /// <summary>Most patterns a retry trace checks before it gives up (a 4-number puzzle has 8; four fit in 160 tokens).</summary>
+    public int MaxTries { get; init; } = 4;
 
     public RetryCorpusOptions Validate()
     {

@@ -4,12 +4,13 @@ using System.Text.RegularExpressions;
 namespace Aha.Eval;
 
 /// <summary>
-/// Reflection read from what a completion does, not from the words it uses: in the reasoning (the text before
-/// <c>&lt;answer&gt;</c>) every <c>E=V</c> with E numbers joined by + and − is a <b>candidate</b> evaluated; a candidate
-/// followed by <c>, not T</c> is an explicit <b>check</b> that rejects it; a candidate that comes after a rejection is a
-/// <b>backtrack</b>. <see cref="WrongValues"/> counts candidates whose written value is not what E evaluates to: a
-/// check that looks like one but was not done (oat-zero's "superficial" reflection). <see cref="Keywords"/> is the
-/// keyword count (<see cref="Training.ReflectiveWords"/>: wait, check, verify, again) for comparison.
+/// Reflection read from what a completion does, not from the words it uses. In the reasoning (the text before
+/// <c>&lt;answer&gt;</c>) every arithmetic chain ending in a value is a <b>candidate</b> evaluated: a whole sum
+/// (<c>3+7-5+2=7</c>) or a running total (<c>3+7=10-5=5+2=7</c>). A candidate followed by <c>, not T</c> is an explicit
+/// <b>check</b> that rejects it; a candidate that comes after a rejection is a <b>backtrack</b>. <see cref="WrongValues"/>
+/// counts candidates with a wrongly written value (each step checked from the value written before it): a check that
+/// looks like one but was not done (oat-zero's "superficial" reflection). <see cref="Keywords"/> is the keyword count
+/// (<see cref="Training.ReflectiveWords"/>: wait, check, verify, again) for comparison.
 /// </summary>
 public sealed partial record TraceReflection(int Candidates, int Checks, int Backtracks, int WrongValues, int Keywords)
 {
@@ -22,35 +23,56 @@ public sealed partial record TraceReflection(int Candidates, int Checks, int Bac
         var reasoning = end < 0 ? completion : completion[..end];
         int candidates = 0, checks = 0, backtracks = 0, wrong = 0;
         var afterRejection = false;
-        foreach (Match m in CandidatePattern().Matches(reasoning))
+        foreach (Match m in ChainPattern().Matches(reasoning))
         {
+            if (!Walk(m.Value, out var length, out var correct)) continue; // no "= value": a sum written, not evaluated
             candidates++;
             if (afterRejection) backtracks++;
-            if (!long.TryParse(m.Groups["v"].Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var written) || Evaluate(m.Groups["e"].Value) != written)
-                wrong++;
-            afterRejection = m.Groups["not"].Success;
+            if (!correct) wrong++;
+            afterRejection = RejectionPattern().Match(reasoning, m.Index + length).Success;
             if (afterRejection) checks++;
         }
         return new TraceReflection(candidates, checks, backtracks, wrong, Training.ReflectiveWords.Count(completion));
     }
 
-    // E is digits joined by + and -, matched by the pattern; a number too long for a long makes the value "wrong", never a throw.
-    static long? Evaluate(string expression)
+    // Steps through "first (op n | = v)*": each "= v" must equal the total so far, then the written v carries on.
+    // The candidate ends at its last "= v" (length); numbers too long for a long make it wrong, never a throw.
+    static bool Walk(string chain, out int length, out bool correct)
     {
-        long value = 0;
-        var sign = 1;
-        foreach (Match term in TermPattern().Matches(expression))
+        length = 0;
+        correct = true;
+        var first = FirstNumber().Match(chain);
+        if (!long.TryParse(first.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var total) || total > MaxValue) correct = false;
+        foreach (Match step in StepPattern().Matches(chain, first.Length))
         {
-            if (term.Groups["s"].Success) sign = term.Groups["s"].Value == "-" ? -1 : 1;
-            if (!long.TryParse(term.Groups["n"].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n > 1_000_000_000) return null;
-            value += sign * n;
+            if (step.Groups["v"].Success)
+            {
+                length = step.Index + step.Length;
+                if (!long.TryParse(step.Groups["v"].Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var written) || Math.Abs(written) > MaxValue)
+                    correct = false;
+                else
+                {
+                    if (written != total) correct = false;
+                    total = written;
+                }
+            }
+            else if (!long.TryParse(step.Groups["n"].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n > MaxValue) correct = false;
+            else total += step.Groups["op"].Value == "-" ? -n : n;
         }
-        return value;
+        return length > 0;
     }
 
-    [GeneratedRegex(@"(?<e>\d+(?:\s*[+-]\s*\d+)+)\s*=\s*(?<v>-?\d+)(?<not>\s*,?\s*not\s+-?\d+)?")]
-    private static partial Regex CandidatePattern();
+    const long MaxValue = 1_000_000_000;
 
-    [GeneratedRegex(@"(?<s>[+-])?\s*(?<n>\d+)")]
-    private static partial Regex TermPattern();
+    [GeneratedRegex(@"(?<!\d)\d+(?:\s*[+-]\s*\d+(?:\s*=\s*-?\d+)?)+")]
+    private static partial Regex ChainPattern();
+
+    [GeneratedRegex(@"^\d+")]
+    private static partial Regex FirstNumber();
+
+    [GeneratedRegex(@"\s*(?:(?<op>[+-])\s*(?<n>\d+)|=\s*(?<v>-?\d+))")]
+    private static partial Regex StepPattern();
+
+    [GeneratedRegex(@"\G\s*,?\s*not\s+-?\d+")]
+    private static partial Regex RejectionPattern();
 }

@@ -12,10 +12,11 @@ public sealed record MomentOptions
 {
     public DemoOptions Demo { get; init; } = DemoOptions.Full with
     {
-        // Retry traces run to ~150 bytes after a ~55-byte prompt: pretrain on 256-token windows (same tokens per step).
+        // Retry traces of four tries run to ~150 bytes after a ~55-byte prompt: 160 new tokens, and pretraining on
+        // 256-token windows (same tokens per step as aha demo) so every position generation uses was trained.
         SequenceLength = 256,
         PretrainBatch = 16,
-        Grpo = new GrpoOptions { Steps = 40, MaxCompletionTokens = 128, SaveEvery = 0 },
+        Grpo = new GrpoOptions { Steps = 40, MaxCompletionTokens = 160, SaveEvery = 0 },
     };
     public SignsOptions Task { get; init; } = new();
     public RetryCorpusOptions Corpus { get; init; } = new();

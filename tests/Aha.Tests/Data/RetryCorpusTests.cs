@@ -29,11 +29,21 @@ public class RetryCorpusTests
             var think = completion[(completion.IndexOf("<think>") + 7)..completion.IndexOf("</think>")];
             foreach (var step in think.Split(". "))
             {
-                var body = step.StartsWith("wait, ") ? step[6..] : step;
-                var parts = body.Split('=');
-                var value = int.Parse(parts[1].Split(',')[0]);
-                Assert.Equal(System.Text.RegularExpressions.Regex.Matches(parts[0], @"([+-]?)(\d+)").Sum(m => (m.Groups[1].Value == "-" ? -1 : 1) * int.Parse(m.Groups[2].Value)), value);
-                if (body.Contains(", not ")) Assert.NotEqual(puzzle.Target, value);
+                // "3+7=10-5=5+2=7, not 13": each "a±b=c" link is one-digit arithmetic, checked here by hand rules.
+                var body = (step.StartsWith("wait, ") ? step[6..] : step).Split(',')[0];
+                var segments = body.Split('=');   // "3+7", "10-5", "5+2", "7"
+                Assert.Equal(puzzle.Numbers.Count, segments.Length);
+                var at = 0;
+                for (var i = 0; i + 1 < segments.Length; i++)
+                {
+                    var link = System.Text.RegularExpressions.Regex.Match(segments[i], @"^(-?\d+)([+-])(\d+)$");
+                    Assert.True(link.Success, body);
+                    var (a, b) = (int.Parse(link.Groups[1].Value), int.Parse(link.Groups[3].Value));
+                    at = int.Parse(System.Text.RegularExpressions.Regex.Match(segments[i + 1], @"^-?\d+").Value);
+                    Assert.Equal(link.Groups[2].Value == "+" ? a + b : a - b, at);
+                }
+                if (step.Contains(", not ")) Assert.NotEqual(puzzle.Target, at);
+                else Assert.Equal(puzzle.Target, at);
                 tried++;
             }
         }
@@ -54,7 +64,8 @@ public class RetryCorpusTests
         foreach (var (item, completion) in Completions(new RetryCorpusOptions { RetryShare = 0, CleanShare = 1 }, 300))
         {
             Assert.True(Task.Verify(completion, item).Correct, completion);
-            Assert.Equal(1, TraceReflection.Parse(completion).Candidates);
+            var trace = TraceReflection.Parse(completion);
+            Assert.Equal((1, 0, 0), (trace.Candidates, trace.Backtracks, trace.WrongValues));
         }
     }
 

@@ -18,6 +18,10 @@ public class TraceReflectionTests
     [InlineData("<think>3+7=10, so 10-5=5, not 9</think>", 2, 1, 0, 0, 0)] // the rejection comes last: nothing tried after it
     [InlineData("<think>99999999999999999999+1=5, not 9</think>", 1, 1, 0, 1, 0)] // too long to evaluate: counted wrong, no throw
     [InlineData("<think>7, not 13. 13</think>", 0, 0, 0, 0, 0)]
+    [InlineData("<think>3+7=10-5=5+2=7, not 13. wait, 3+7=10+5=15-2=13</think> <answer>3+7+5-2</answer>", 2, 1, 1, 0, 1)] // running totals
+    [InlineData("<think>3+7=10-5=6+2=8, not 13</think>", 1, 1, 0, 1, 0)]   // 10-5=6 is the slip; 6+2=8 follows from it
+    [InlineData("<think>3-7=-4-5=-9+2=-7, not 13. 3+7=10+5=15+2=17, not 13</think>", 2, 2, 1, 0, 0)]
+    [InlineData("<think>3+7-5+2 is a sum, 3+7=10-5</think>", 1, 0, 0, 0, 0)]  // a sum with no value is not a candidate; a chain counts up to its last value
     public void Behaviour_counts_of_hand_written_traces(string trace, int candidates, int checks, int backtracks, int wrong, int keywords)
     {
         var r = TraceReflection.Parse(trace);
