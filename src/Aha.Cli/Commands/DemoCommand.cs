@@ -18,17 +18,18 @@ static class DemoCommand
         var task = new Option<string?>("--task") { Description = "Run the \"aha moment\" demo on this task instead (signs: sign puzzles, a retry-trace corpus, GRPO with verifier, format-only and random rewards)." };
         var retryShare = new Option<double?>("--retry-share") { Description = "With --task: share of retry traces in the pretraining corpus (default 0.2)." };
         var arms = new Option<string?>("--arms") { Description = "With --task: the GRPO runs, comma-separated from verifier,format,random (default all three; none: base only)." };
+        var baseModel = new Option<string?>("--base") { Description = "With --task: start from this pretrained checkpoint (e.g. an earlier run's pretrain/) instead of pretraining." };
         var command = new Command("demo", "R1-Zero on a CPU in minutes: pretrain a base model on built-in data, evaluate, reinforce with GRPO (accuracy + format rewards), evaluate again, write a report.")
         {
-            output, quick, pretrainSteps, grpoSteps, threads, seed, arch, task, retryShare, arms,
+            output, quick, pretrainSteps, grpoSteps, threads, seed, arch, task, retryShare, arms, baseModel,
         };
         command.SetAction(r => Cli.Run(() =>
         {
             RunOptions.InitializeTorch(r, threads);
             if (r.GetValue(task) is { } taskName)
-                return MomentCommand.Run(r, taskName, output, quick, pretrainSteps, grpoSteps, seed, arch, retryShare, arms);
-            if (r.GetValue(retryShare) is not null || r.GetValue(arms) is not null)
-                throw new ArgumentException("--retry-share and --arms belong to the aha-moment demo; add --task signs.");
+                return MomentCommand.Run(r, taskName, output, quick, pretrainSteps, grpoSteps, seed, arch, retryShare, arms, baseModel);
+            if (r.GetValue(retryShare) is not null || r.GetValue(arms) is not null || r.GetValue(baseModel) is not null)
+                throw new ArgumentException("--retry-share, --arms and --base belong to the aha-moment demo; add --task signs.");
             var options = r.GetValue(quick) ? DemoOptions.Quick : DemoOptions.Full;
             options = options with { Seed = r.GetValue(seed), Arch = r.GetValue(arch)! };
             if (r.GetValue(pretrainSteps) is { } p) options = options with { PretrainSteps = p };

@@ -6,6 +6,7 @@ using Aha.Model;
 using Aha.Tasks;
 using Aha.Tasks.Countdown;
 using Aha.Tasks.Rewards;
+using Aha.Tokenizer;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -42,25 +43,39 @@ public static class MomentDemo
         var phases = new Dictionary<string, double>();
         var task = new SignsTask(m.Task);
 
-        log($"1/4 pretraining a base model on sign puzzles, {m.Corpus.RetryShare:P0} retry traces ({o.PretrainSteps} steps)");
-        var config = o.BaseModelConfig();
-        torch.manual_seed(o.Seed);
-        var model = new LlamaModel(config);
-        var tokenizer = ModelPresets.Tokenizer(config);
-        var pretrain = new LanguageModelTrainerOptions
+        LlamaModel model;
+        ITokenizer tokenizer;
+        var pretrained = true;
+        if (m.BaseModel is { } basePath)
         {
-            Steps = o.PretrainSteps, BatchSize = o.PretrainBatch, SequenceLength = o.SequenceLength, LearningRate = o.PretrainLearningRate,
-            WarmupSteps = Math.Min(30, o.PretrainSteps / 10), EvalEvery = 0, SaveEvery = 0, LogEvery = 50, Seed = o.Seed,
-        };
-        var corpus = new RetryCorpus(task, m.Corpus);
-        var source = new PackedBatchSource(tokenizer, corpus.Documents(o.Seed), pretrain.BatchSize, pretrain.SequenceLength, o.Seed);
-        var pre = new LanguageModelTrainer(model, tokenizer, pretrain, source)
+            log($"1/4 loading the base model from {basePath} (no pretraining)");
+            (model, var checkpoint) = ModelLoader.OpenAndLoad(basePath);
+            tokenizer = checkpoint.Tokenizer;
+            model.train();
+        }
+        else
         {
-            RunDirectory = Path.Combine(dir, "pretrain"),
-            StateTemplate = new TrainingState { Step = 0, Seed = o.Seed, Trainer = "pretrain" }.WithOptions(pretrain).With("corpus", "retry"),
-            PeakFlops = Runtime.MatmulPeak.Measure(),
-            Log = log,
-        }.Run(cancel: cancel);
+            log($"1/4 pretraining a base model on sign puzzles, {m.Corpus.RetryShare:P0} retry traces ({o.PretrainSteps} steps)");
+            var config = o.BaseModelConfig();
+            torch.manual_seed(o.Seed);
+            model = new LlamaModel(config);
+            tokenizer = ModelPresets.Tokenizer(config);
+            var pretrain = new LanguageModelTrainerOptions
+            {
+                Steps = o.PretrainSteps, BatchSize = o.PretrainBatch, SequenceLength = o.SequenceLength, LearningRate = o.PretrainLearningRate,
+                WarmupSteps = Math.Min(30, o.PretrainSteps / 10), EvalEvery = 0, SaveEvery = 0, LogEvery = 50, Seed = o.Seed,
+            };
+            var corpus = new RetryCorpus(task, m.Corpus);
+            var source = new PackedBatchSource(tokenizer, corpus.Documents(o.Seed), pretrain.BatchSize, pretrain.SequenceLength, o.Seed);
+            var pre = new LanguageModelTrainer(model, tokenizer, pretrain, source)
+            {
+                RunDirectory = Path.Combine(dir, "pretrain"),
+                StateTemplate = new TrainingState { Step = 0, Seed = o.Seed, Trainer = "pretrain" }.WithOptions(pretrain).With("corpus", "retry"),
+                PeakFlops = Runtime.MatmulPeak.Measure(),
+                Log = log,
+            }.Run(cancel: cancel);
+            pretrained = pre.Outcome == TrainingOutcome.Completed;
+        }
         phases["pretrain"] = Lap(clock);
 
         var problems = ModelEvaluator.Problems(task, o.EvalProblems);
@@ -91,7 +106,7 @@ public static class MomentDemo
 
         var snapshot = model.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone());
         var arms = new List<MomentArm>();
-        bool interrupted = pre.Outcome != TrainingOutcome.Completed;
+        bool interrupted = !pretrained;
         foreach (var arm in m.Arms)
         {
             if (interrupted) break;
@@ -107,7 +122,7 @@ public static class MomentDemo
             using var trainer = new GrpoTrainer(model, tokenizer, task, rewards, o.Grpo)
             {
                 RunDirectory = Path.Combine(dir, arm, "grpo"),
-                StateTemplate = new TrainingState { Step = 0, Trainer = "grpo" }.With("base_model", Path.GetFullPath(Path.Combine(dir, "pretrain"))).With("task", task.Name).With("reward", arm),
+                StateTemplate = new TrainingState { Step = 0, Trainer = "grpo" }.With("base_model", Path.GetFullPath(m.BaseModel ?? Path.Combine(dir, "pretrain"))).With("task", task.Name).With("reward", arm),
                 Log = log,
                 OnStep = step =>
                 {

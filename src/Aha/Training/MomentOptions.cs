@@ -24,6 +24,8 @@ public sealed record MomentOptions
     public int CurveEvery { get; init; } = 10;
     /// <summary>Held-out problems (the first of the evaluation's) in each curve point.</summary>
     public int CurveProblems { get; init; } = 100;
+    /// <summary>A pretrained base (a checkpoint folder, e.g. an earlier run's <c>pretrain/</c>) to start from instead of pretraining; null pretrains.</summary>
+    public string? BaseModel { get; init; }
     /// <summary>The GRPO runs to make, in order: any of verifier, format, random (none: pretrain and measure the base only).</summary>
     public IReadOnlyList<string> Arms { get; init; } = ["verifier", "format", "random"];
 

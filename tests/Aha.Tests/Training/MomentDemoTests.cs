@@ -48,5 +48,13 @@ public class MomentDemoTests
         var summary = JsonNode.Parse(File.ReadAllText(Path.Combine(dir.Path, MomentReport.SummaryFile)))!;
         Assert.Equal(3, summary["arms"]!["format"]!["curve"]!.AsArray().Count);
         Assert.NotNull(summary["base"]!["pass_at_k"]!["2"]);
+    
+
+        // Starting from that base instead of pretraining: the base evaluation is the same model's, so the same numbers.
+        using var again = new TempDirectory();
+        var reused = MomentDemo.Run(again.Path, options with { BaseModel = Path.Combine(dir.Path, "pretrain"), Arms = ["random"] }, lines.Add);
+        Assert.Equal(["pretrain", "eval_base", "grpo_random", "eval_random"], reused.PhaseSeconds.Keys);
+        Assert.Equal(result.BaseGreedy.Samples.Select(s => s.Row.Completion), reused.BaseGreedy.Samples.Select(s => s.Row.Completion));
+        Assert.False(Directory.Exists(Path.Combine(again.Path, "pretrain")));
     }
 }
