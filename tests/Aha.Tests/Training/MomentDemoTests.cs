@@ -48,7 +48,6 @@ public class MomentDemoTests
         var summary = JsonNode.Parse(File.ReadAllText(Path.Combine(dir.Path, MomentReport.SummaryFile)))!;
         Assert.Equal(3, summary["arms"]!["format"]!["curve"]!.AsArray().Count);
         Assert.NotNull(summary["base"]!["pass_at_k"]!["2"]);
-    
 
         // Starting from that base instead of pretraining: the base evaluation is the same model's, so the same numbers.
         using var again = new TempDirectory();
