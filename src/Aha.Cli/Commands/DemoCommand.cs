@@ -15,13 +15,21 @@ static class DemoCommand
         var threads = RunOptions.NewThreads();
         var seed = new Option<long>("--seed") { Description = "Seed of the whole demo.", DefaultValueFactory = _ => 42 };
         var arch = new Option<string>("--arch") { Description = $"Base model architecture: {string.Join(", ", Architectures.Names)} (v3 = MLA + MoE + MTP).", DefaultValueFactory = _ => "llama" };
+        var task = new Option<string?>("--task") { Description = "Run the \"aha moment\" demo on this task instead (signs: sign puzzles, a retry-trace corpus, GRPO with verifier, format-only and random rewards)." };
+        var retryShare = new Option<double?>("--retry-share") { Description = "With --task: share of retry traces in the pretraining corpus (default 0.2)." };
+        var arms = new Option<string?>("--arms") { Description = "With --task: the GRPO runs, comma-separated from verifier,format,random (default all three; none: base only)." };
+        var baseModel = new Option<string?>("--base") { Description = "With --task: start from this pretrained checkpoint (e.g. an earlier run's pretrain/) instead of pretraining." };
         var command = new Command("demo", "R1-Zero on a CPU in minutes: pretrain a base model on built-in data, evaluate, reinforce with GRPO (accuracy + format rewards), evaluate again, write a report.")
         {
-            output, quick, pretrainSteps, grpoSteps, threads, seed, arch,
+            output, quick, pretrainSteps, grpoSteps, threads, seed, arch, task, retryShare, arms, baseModel,
         };
         command.SetAction(r => Cli.Run(() =>
         {
             RunOptions.InitializeTorch(r, threads);
+            if (r.GetValue(task) is { } taskName)
+                return MomentCommand.Run(r, taskName, output, quick, pretrainSteps, grpoSteps, seed, arch, retryShare, arms, baseModel);
+            if (r.GetValue(retryShare) is not null || r.GetValue(arms) is not null || r.GetValue(baseModel) is not null)
+                throw new ArgumentException("--retry-share, --arms and --base belong to the aha-moment demo; add --task signs.");
             var options = r.GetValue(quick) ? DemoOptions.Quick : DemoOptions.Full;
             options = options with { Seed = r.GetValue(seed), Arch = r.GetValue(arch)! };
             if (r.GetValue(pretrainSteps) is { } p) options = options with { PretrainSteps = p };
@@ -69,7 +77,7 @@ static class DemoCommand
     }
 
     /// <summary>The folder itself when new or empty, else the first free <c>dir-2</c>, <c>dir-3</c>, …: a demo never overwrites a run.</summary>
-    static string FreshFolder(string dir)
+    internal static string FreshFolder(string dir)
     {
         string candidate = dir;
         for (int i = 2; Directory.Exists(candidate) && Directory.EnumerateFileSystemEntries(candidate).Any(); i++) candidate = $"{dir}-{i}";

@@ -159,7 +159,7 @@ static class ReportMarkdown
     }
 
     /// <param name="numeric">right-align every column after the first, so numbers line up</param>
-    static void Table(StringBuilder md, IReadOnlyList<string> headers, IEnumerable<string[]> rows, bool numeric = true)
+    internal static void Table(StringBuilder md, IReadOnlyList<string> headers, IEnumerable<string[]> rows, bool numeric = true)
     {
         md.AppendLine("| " + string.Join(" | ", headers) + " |");
         md.AppendLine("|" + string.Concat(headers.Select((_, i) => i == 0 || !numeric ? " --- |" : " ---: |")));
@@ -168,7 +168,7 @@ static class ReportMarkdown
     }
 
     // A fence longer than any backtick run inside, so a completion that writes ``` cannot close the block early.
-    static string Fence(string text)
+    internal static string Fence(string text)
     {
         var longest = 0;
         for (int i = 0, run = 0; i < text.Length; i++) longest = Math.Max(longest, run = text[i] == '`' ? run + 1 : 0);
@@ -191,9 +191,9 @@ static class ReportMarkdown
         return finite.Count == 0 ? double.NaN : finite.Average();
     }
 
-    static string Number(double value, string format) => double.IsFinite(value) ? value.ToString(format, CultureInfo.InvariantCulture) : "-";
+    internal static string Number(double value, string format) => double.IsFinite(value) ? value.ToString(format, CultureInfo.InvariantCulture) : "-";
 
-    static string Percent(double share) => double.IsFinite(share) ? (100 * share).ToString("F1", CultureInfo.InvariantCulture) + "%" : "-";
+    internal static string Percent(double share) => double.IsFinite(share) ? (100 * share).ToString("F1", CultureInfo.InvariantCulture) + "%" : "-";
 
     public static string Duration(double seconds)
     {

@@ -36,6 +36,30 @@ static class ReportPlots
         return figures;
     }
 
+    /// <summary>
+    /// One plot of named series over GRPO steps (e.g. one line per reward arm), written as <paramref name="file"/>;
+    /// series on the right axis carry <c>Right = true</c>. Non-finite points are left out, as in the step plots.
+    /// </summary>
+    public static Figure Curves(string dir, string file, string caption, string title, string yLabel,
+        IReadOnlyList<(string Legend, IReadOnlyList<(double X, double Y)> Points, bool Right)> series, string? rightLabel = null, string xLabel = "GRPO step")
+    {
+        using var plot = Frame(title, yLabel, xLabel);
+        foreach (var (legend, points, right) in series)
+        {
+            var finite = points.Where(p => double.IsFinite(p.Y)).ToList();
+            if (finite.Count == 0) continue;
+            var line = plot.Add.Scatter(finite.Select(p => p.X).ToArray(), finite.Select(p => p.Y).ToArray());
+            line.LegendText = legend;
+            line.LineWidth = 2;
+            line.MarkerSize = finite.Count <= 30 ? 5 : 0;
+            if (right) line.Axes.YAxis = plot.Axes.Right;
+        }
+        if (rightLabel is not null) plot.Axes.Right.Label.Text = rightLabel;
+        plot.ShowLegend(Alignment.UpperLeft);
+        SaveAtomically(plot, Path.Combine(dir, file));
+        return new Figure(file, caption);
+    }
+
     /// <summary>Any trainer's curves over steps (one PNG each, atomically), e.g. DPO's rewards and held-out accuracy; a plot with no finite point is left out.</summary>
     public static IReadOnlyList<Figure> Curves(string dir, string xLabel,
         IEnumerable<(string File, string Title, string YLabel, IReadOnlyList<GrpoStep> Rows, IReadOnlyList<(string Scalar, string Legend)> Series)> plots)

@@ -8,7 +8,7 @@ namespace Aha.Tasks;
 /// <summary>The built-in tasks by command-line name.</summary>
 public static class TaskRegistry
 {
-    public static IReadOnlyList<string> Names { get; } = ["addition", "arithmetic", "countdown", "gsm8k", "math", "jsonl"];
+    public static IReadOnlyList<string> Names { get; } = ["addition", "arithmetic", "countdown", "signs", "gsm8k", "math", "jsonl"];
 
     /// <summary>
     /// The demo's task: two-digit additions, the answer read only from <c>&lt;answer&gt;</c> (R1-Zero's rule: an answer
@@ -28,6 +28,8 @@ public static class TaskRegistry
                 return new ArithmeticTask(settings.Level == 0 ? null : ArithmeticOptions.Level(settings.Level));
             case "countdown":
                 return new CountdownTask(new CountdownOptions { ExactlyOnce = settings.ExactlyOnce });
+            case "signs":
+                return new SignsTask();
             case "gsm8k" or "math" or "jsonl":
                 var options = new DatasetOptions
                 {
