@@ -24,6 +24,7 @@ run dpo && $AHA dpo "${dpo[@]}" --data "$OUT/pairs.jsonl" --out "$OUT/dpo-lora" 
 # Reward model on the same pairs.jsonl (all 2,750 labels: verifier-, length- and coin-decided alike; the verifier agreement is
 # measured on the held-out pairs whose chosen_correct/rejected_correct differ), then PPO against it, full and LoRA.
 run rm && $AHA rm --model "$BASE" --data "$OUT/pairs.jsonl" --out "$OUT/rm" --steps 150 --batch-size 16 --eval-every 25 --overwrite "${common[@]}"
+run rm && AHA=$AHA python3 "$(dirname "$0")/rm_length.py" "$OUT/pairs.jsonl" "$OUT/rm" | tee "$OUT/rm_length.txt"
 ppo=(--model "$BASE" --reward-model "$OUT/rm" --task addition --steps 30 --prompts 32 --overwrite "${common[@]}")
 run ppo && $AHA ppo "${ppo[@]}" --out "$OUT/ppo" --lr 1e-4
 run ppo && $AHA ppo "${ppo[@]}" --out "$OUT/ppo-lora" --lr 1e-3 --lora-rank 16
