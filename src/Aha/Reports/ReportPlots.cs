@@ -74,24 +74,25 @@ static class ReportPlots
         return figures;
     }
 
-    static Plot Steps(string title, string yLabel, IReadOnlyList<GrpoStep> steps, IReadOnlyList<(string Scalar, string Legend)> series, string xLabel = "GRPO step")
+    /// <summary>
+    /// Lines over steps on the left axis, and optionally on a right axis with its own label (a proxy beside the truth, KL beside length).
+    /// The legend goes where the caller's curves leave room: GRPO curves mostly rise, leaving the lower right empty.
+    /// </summary>
+    internal static Plot Steps(string title, string yLabel, IReadOnlyList<GrpoStep> steps, IReadOnlyList<(string Scalar, string Legend)> series, string xLabel = "GRPO step",
+        IReadOnlyList<(string Scalar, string Legend)>? right = null, string? rightLabel = null, Alignment legendAt = Alignment.LowerRight)
     {
         var plot = Frame(title, yLabel, xLabel);
         foreach (var (scalar, legend) in series) Line(plot, steps, scalar, legend, plot.Axes.Left);
-        if (series.Count > 1) plot.ShowLegend(Alignment.LowerRight); // GRPO curves mostly rise, leaving the lower right empty
+        foreach (var (scalar, legend) in right ?? []) Line(plot, steps, scalar, legend, plot.Axes.Right);
+        if (rightLabel is not null) plot.Axes.Right.Label.Text = rightLabel;
+        if (series.Count + (right?.Count ?? 0) > 1) plot.ShowLegend(legendAt);
         return plot;
     }
 
     // Two scales on one plot (a fraction and a count) so the reader can see whether thinking and reflecting rise together.
-    static Plot Reasoning(IReadOnlyList<GrpoStep> steps)
-    {
-        var plot = Frame("Reasoning habits of the rollouts", "share of completions with <think>");
-        Line(plot, steps, "think_fraction", "think fraction (left axis)", plot.Axes.Left);
-        Line(plot, steps, "reflective_words", "reflective words per completion (right axis)", plot.Axes.Right);
-        plot.Axes.Right.Label.Text = "wait/check/verify/again per completion";
-        plot.ShowLegend(Alignment.LowerRight);
-        return plot;
-    }
+    static Plot Reasoning(IReadOnlyList<GrpoStep> steps) =>
+        Steps("Reasoning habits of the rollouts", "share of completions with <think>", steps, [("think_fraction", "think fraction (left axis)")],
+            right: [("reflective_words", "reflective words per completion (right axis)")], rightLabel: "wait/check/verify/again per completion");
 
     static Plot BeforeAfter(ModelMetrics before, ModelMetrics after)
     {

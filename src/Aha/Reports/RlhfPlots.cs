@@ -1,3 +1,4 @@
+using Aha.Training;
 using ScottPlot;
 
 namespace Aha.Reports;
@@ -9,23 +10,10 @@ public static class RlhfPlots
     public static void Lines(string path, string title, string xLabel, string yLabel, IReadOnlyList<(long Step, IReadOnlyDictionary<string, double> Scalars)> rows,
         IReadOnlyList<(string Scalar, string Legend)> left, IReadOnlyList<(string Scalar, string Legend)>? right = null, string? rightLabel = null)
     {
-        using var plot = ReportPlots.Frame(title, yLabel, xLabel);
-        foreach (var (scalar, legend) in left) Line(plot, rows, scalar, legend, plot.Axes.Left);
-        foreach (var (scalar, legend) in right ?? []) Line(plot, rows, scalar, legend, plot.Axes.Right);
-        if (rightLabel is not null) plot.Axes.Right.Label.Text = rightLabel;
-        if (left.Count + (right?.Count ?? 0) > 1) plot.ShowLegend(Alignment.UpperLeft);
+        // The shared step plot draws these too; a step without a scalar reads NaN there and leaves a gap, as before.
+        var steps = rows.Select(r => new GrpoStep(r.Step, r.Scalars, [])).ToList();
+        // RM accuracy and PPO score start low and rise toward the upper right, so the legend sits upper left.
+        using var plot = ReportPlots.Steps(title, yLabel, steps, left, xLabel, right, rightLabel, Alignment.UpperLeft);
         ReportPlots.SaveAtomically(plot, path);
-    }
-
-    static void Line(Plot plot, IReadOnlyList<(long Step, IReadOnlyDictionary<string, double> Scalars)> rows, string scalar, string legend, IYAxis axis)
-    {
-        // Steps without the value (not computed) leave a gap rather than a made-up point.
-        var points = rows.Where(r => r.Scalars.TryGetValue(scalar, out var v) && double.IsFinite(v)).ToList();
-        if (points.Count == 0) return;
-        var line = plot.Add.Scatter(points.Select(r => (double)r.Step).ToArray(), points.Select(r => r.Scalars[scalar]).ToArray());
-        line.LegendText = legend;
-        line.LineWidth = 2;
-        line.MarkerSize = points.Count <= 30 ? 5 : 0;
-        line.Axes.YAxis = axis;
     }
 }
