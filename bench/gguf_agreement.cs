@@ -4,7 +4,7 @@
 #:property PublishAot=false
 // How closely llama.cpp, running Aha's GGUF export, reproduces Aha's greedy completions on a trained model (not run in CI):
 //
-//     dotnet run -c Release bench/gguf_agreement.cs [-- --model /work/demo-base --problems 200 --max-tokens 64]
+//     dotnet run -c Release bench/gguf_agreement.cs [-- --model runs/demo/pretrain/step-000900 --problems 200 --max-tokens 64]
 //
 // Exports the model to f32, f16 and q8_0, then decodes the task's held-out problems (the addition task's test split, the
 // Short prompt style `aha eval` uses) greedily in llama.cpp (LLamaSharp 0.30, CPU) under two settings: "exact" (f32 KV
@@ -22,7 +22,7 @@ using LLama;
 using LLama.Common;
 using LLama.Native;
 
-string modelPath = "/work/demo-base";
+string modelPath = "runs/demo/pretrain/step-000900";
 int problemCount = 200, maxTokens = 64;
 for (int i = 0; i + 1 < args.Length; i += 2)
 {

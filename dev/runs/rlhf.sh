@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The RLHF route on the demo's base model, as README's "The other route: preferences and DPO" and
 # "Reward model and PPO" report it: aha prefs -> aha dpo -> aha rm -> aha ppo.
-# Usage: dev/runs/rlhf.sh BASE OUT [STAGES]   (BASE: the demo's pretrained base, e.g. runs/demo/pretrain or /work/demo-base;
+# Usage: dev/runs/rlhf.sh BASE OUT [STAGES]   (BASE: the demo's pretrained base, e.g. runs/demo/pretrain/step-000900 after `aha demo`;
 #        OUT: a scratch folder; STAGES: any of prefs,dpo,rm,ppo — default all; later stages read earlier ones' output in OUT)
 set -euo pipefail
 BASE=${1:?base model folder}; OUT=${2:?output folder}; STAGES=${3:-prefs,dpo,rm,ppo}
