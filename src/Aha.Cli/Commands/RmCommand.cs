@@ -130,20 +130,10 @@ static class RmCommand
     static JsonNode? Round(double? value) => value is { } v && double.IsFinite(v) ? Math.Round(v, 4) : null;
 
     /// <summary>Pairs through <see cref="PreferenceData.Load"/>, with the verifier's verdicts when the rows carry chosen_correct/rejected_correct.</summary>
-    static List<(string Prompt, RewardPair Pair)> Load(string path, Aha.Tokenizer.ITokenizer tokenizer, int maxLength, BadRowReport? bad)
-    {
-        var pairs = PreferenceData.Load(path, new PreferenceDataOptions(bad));
-        var verdicts = JsonlReader.ReadRows(path, row =>
-                row.TryGetProperty("chosen_correct", out var c) && row.TryGetProperty("rejected_correct", out var w)
-                && c.ValueKind is JsonValueKind.True or JsonValueKind.False && w.ValueKind is JsonValueKind.True or JsonValueKind.False
-                    ? (c.GetBoolean(), w.GetBoolean()) : ((bool, bool)?)null, new BadRowReport())
-            .ToDictionary(x => x.Line, x => x.Value);
-        return pairs.Select(p =>
-        {
-            int line = int.Parse(p.Origin[(p.Origin.LastIndexOf(':') + 1)..], CultureInfo.InvariantCulture);
-            return (p.PromptText ?? string.Join("\n", p.PromptMessages!.Select(m => m.Content)), RewardPair.From(tokenizer, p, maxLength, verdicts.GetValueOrDefault(line)));
-        }).ToList();
-    }
+    static List<(string Prompt, RewardPair Pair)> Load(string path, Aha.Tokenizer.ITokenizer tokenizer, int maxLength, BadRowReport? bad) =>
+        PreferenceData.Load(path, new PreferenceDataOptions(bad))
+            .Select(p => (p.PromptText ?? string.Join("\n", p.PromptMessages!.Select(m => m.Content)), RewardPair.From(tokenizer, p, maxLength)))
+            .ToList();
 
     static Command ScoreCommand()
     {

@@ -15,6 +15,11 @@ public sealed record PreferencePair(string? PromptText, IReadOnlyList<ChatMessag
     public string Origin { get; init; } = "";
     /// <summary>How much better the chosen completion is (a score difference), when the data says; the RM's optional margin.</summary>
     public double? Margin { get; init; }
+    /// <summary>
+    /// Whether each completion is correct by the task's verifier, when the row says (<c>chosen_correct</c>,
+    /// <c>rejected_correct</c>, as <c>aha prefs</c> writes them): the truth a reward model is checked against.
+    /// </summary>
+    public (bool Chosen, bool Rejected)? Correct { get; init; }
 
     /// <summary>A pair on a plain-text prompt.</summary>
     public static PreferencePair Text(string prompt, string chosen, string rejected) => new(prompt, null, chosen, rejected);

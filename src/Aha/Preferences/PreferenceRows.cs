@@ -32,9 +32,14 @@ static class PreferenceRows
         _ => throw new ArgumentOutOfRangeException(nameof(format), format, "pick a concrete format or Auto."),
     };
 
-    /// <summary>The margin a binarized row carries (UltraFeedback binarized: score_chosen/score_rejected; Argilla: chosen_rating/rejected_rating).</summary>
+    /// <summary>
+    /// The margin a binarized row carries (UltraFeedback binarized: score_chosen/score_rejected; Argilla:
+    /// chosen_rating/rejected_rating), and the verifier's verdicts when the row has chosen_correct/rejected_correct.
+    /// </summary>
     static PreferencePair Scored(JsonElement row, PreferencePair pair)
     {
+        if (Flag(row, "chosen_correct") is { } chosenCorrect && Flag(row, "rejected_correct") is { } rejectedCorrect)
+            pair = pair with { Correct = (chosenCorrect, rejectedCorrect) };
         foreach (var (good, bad) in new[] { ("score_chosen", "score_rejected"), ("chosen_rating", "rejected_rating") })
             if (Number(row, good) is { } g && Number(row, bad) is { } b) return pair with { Margin = g - b };
         return pair;
@@ -185,4 +190,7 @@ static class PreferenceRows
         JsonValueKind.True or JsonValueKind.False => "a boolean",
         _ => "null",
     };
+
+    static bool? Flag(JsonElement row, string field) =>
+        row.TryGetProperty(field, out var value) && value.ValueKind is JsonValueKind.True or JsonValueKind.False ? value.GetBoolean() : null;
 }

@@ -10,9 +10,9 @@ namespace Aha.Training;
 /// </summary>
 public sealed record RewardPair(EncodedPair Ids, double Margin, bool? ChosenCorrect = null, bool? RejectedCorrect = null)
 {
-    /// <summary>Encodes <paramref name="pair"/>; <paramref name="correct"/> is (chosen, rejected) correctness when known.</summary>
-    public static RewardPair From(ITokenizer tokenizer, PreferencePair pair, int maxLength, (bool Chosen, bool Rejected)? correct = null) =>
-        new(EncodedPair.Encode(tokenizer, pair, maxLength), pair.Margin ?? 0, correct?.Chosen, correct?.Rejected);
+    /// <summary>Encodes <paramref name="pair"/>, keeping its margin and verifier verdicts (<see cref="PreferencePair.Correct"/>).</summary>
+    public static RewardPair From(ITokenizer tokenizer, PreferencePair pair, int maxLength) =>
+        new(EncodedPair.Encode(tokenizer, pair, maxLength), pair.Margin ?? 0, pair.Correct?.Chosen, pair.Correct?.Rejected);
 
     /// <summary>Prompt + chosen ids.</summary>
     public int[] ChosenRow => [.. Ids.Prompt, .. Ids.Chosen];

@@ -19,6 +19,20 @@ public class PreferenceDataTests
     }
 
     [Fact]
+    public void Verifier_verdicts_in_a_row_are_kept_with_its_pair()
+    {
+        using var dir = new TempDirectory();
+        var path = Path.Combine(dir.Path, "prefs.jsonl");
+        File.WriteAllText(path, "{\"prompt\":\"1+1=\",\"chosen\":\"2\",\"rejected\":\"3\",\"chosen_correct\":true,\"rejected_correct\":false}\n" +
+                                "{\"prompt\":\"2+2=\",\"chosen\":\"5\",\"rejected\":\"3\",\"chosen_correct\":false,\"rejected_correct\":false}\n" +
+                                "{\"prompt\":\"3+3=\",\"chosen\":\"6\",\"rejected\":\"7\",\"chosen_correct\":true}\n");
+        var pairs = PreferenceData.Load(path);
+        Assert.Equal((true, false), pairs[0].Correct);
+        Assert.Equal((false, false), pairs[1].Correct);
+        Assert.Null(pairs[2].Correct); // half a verdict is no verdict
+    }
+
+    [Fact]
     public void A_bad_row_is_named_by_file_line_and_field_or_skipped_and_counted()
     {
         using var dir = new TempDirectory();
