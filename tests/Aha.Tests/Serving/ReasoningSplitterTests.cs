@@ -1,4 +1,4 @@
-using Aha.Serving;
+using Aha.Generation;
 
 namespace Aha.Tests.Serving;
 

@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
+using Aha.Generation;
 using Aha.Serving;
 using Aha.Tests.Training;
 using Aha.Tokenizer;

@@ -1,4 +1,4 @@
-namespace Aha.Serving;
+namespace Aha.Generation;
 
 /// <summary>
 /// Splits an R1-style completion, as it streams, into its reasoning (the text inside <c>&lt;think&gt;…&lt;/think&gt;</c>) and
