@@ -9,6 +9,7 @@ foreach (var command in new[]
     ScoreCommand.Create(),
     PretrainCommand.Create(),
     SftCommand.Create(),
+    DistillCommand.Create(),
     GenerateCommand.Create(),
     ServeCommand.Create(),
     ChatCommand.Create(),

@@ -17,7 +17,7 @@ static class Cli
             return action();
         }
         catch (Exception e) when (e is BadRowException or ArgumentException or FileNotFoundException or InvalidDataException or IOException or NotSupportedException
-                                      or UnauthorizedAccessException or Aha.Tokenizer.Jinja.JinjaTemplateException)
+                                      or UnauthorizedAccessException or Aha.Tokenizer.Jinja.JinjaTemplateException or Aha.Remote.EndpointException)
         {
             // Library messages name the API; at the command line the fix is an option.
             Console.Error.WriteLine($"error: {e.Message.Replace("pass a BadRowReport as skipBadRows to skip bad rows", "pass --skip-bad-rows to skip them", StringComparison.Ordinal)}");

@@ -26,20 +26,30 @@ public sealed class ChatBatchSource : IBatchSource
     /// <param name="conversations">Each must contain an assistant message; rows longer than <paramref name="maxLength"/> + 1 tokens are truncated.</param>
     /// <param name="tokenizer">The model's tokenizer: its chat template and padding id.</param>
     public ChatBatchSource(ITokenizer tokenizer, IEnumerable<IReadOnlyList<ChatMessage>> conversations, int batchSize, int maxLength, long seed)
+        : this(conversations.Select((tokenizer ?? throw new ArgumentNullException(nameof(tokenizer))).EncodeChatForTraining), tokenizer.PadId, batchSize, maxLength, seed)
     {
-        ArgumentNullException.ThrowIfNull(tokenizer);
+    }
+
+    /// <summary>
+    /// Rows already encoded, each with its per-id completion mask (e.g. a plain-text prompt followed by its completion,
+    /// as <c>aha distill</c> trains a student in the task's prompt style); rows longer than <paramref name="maxLength"/> + 1 ids are truncated.
+    /// </summary>
+    public ChatBatchSource(IEnumerable<(int[] Ids, bool[] IsCompletion)> rows, int padId, int batchSize, int maxLength, long seed)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
         if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batch size must be positive.");
         if (maxLength < 2) throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength, "sequence length must be at least 2.");
-        _rows = conversations.Select(tokenizer.EncodeChatForTraining)
-            .Select(r => (Ids: r.Ids.Take(maxLength + 1).ToArray(), Scored: r.IsCompletion.Take(maxLength + 1).ToArray()))
-            .ToList();
+        _rows = rows.Select(r => (Ids: r.Ids.Take(maxLength + 1).ToArray(), Scored: r.IsCompletion.Take(maxLength + 1).ToArray())).ToList();
         if (_rows.Count == 0) throw new ArgumentException("the SFT data has no conversations; give at least one row.");
-        (_batchSize, _seed, _pad) = (batchSize, seed, tokenizer.PadId);
+        (_batchSize, _seed, _pad) = (batchSize, seed, padId);
         _order = Order(0);
     }
 
     /// <summary>Conversations per epoch.</summary>
     public int Count => _rows.Count;
+
+    /// <summary>Mean ids per row as trained (after truncation), input and target sides together: the compute one row costs.</summary>
+    public double MeanRowLength => _rows.Average(r => (double)r.Ids.Length);
 
     public JsonNode Position => JsonSerializer.SerializeToNode(_position, Json)!;
 

@@ -41,13 +41,15 @@ public sealed class ServingFixture : IAsyncLifetime
     }
 
     /// <summary>Trains the tiny model until greedy decoding writes the taught answer, saves it and returns its folder.</summary>
-    public static string SaveThinker(string runDir)
+    /// <param name="question">The user message it learns to answer (default <see cref="Question"/>).</param>
+    /// <param name="reply">Its reply (default the think block of <see cref="Reasoning"/>, then <see cref="Answer"/>).</param>
+    public static string SaveThinker(string runDir, string question = Question, string? reply = null)
     {
         var config = TinyModels.Config() with { VocabSize = ByteTokenizer.VocabSize, BosTokenId = ByteTokenizer.Bos, EosTokenId = ByteTokenizer.Eos, PadTokenId = ByteTokenizer.Pad, MaxPositionEmbeddings = 96 };
         using var model = TinyModels.Random(config, seed: 7);
         var tokenizer = ByteTokenizer.Default;
-        int[] prompt = tokenizer.EncodeChat([new ChatMessage("user", Question)]);
-        int[] sequence = [.. prompt, .. ByteTokenizer.EncodeBytes($"<think>{Reasoning}</think>{Answer}"), ByteTokenizer.End];
+        int[] prompt = tokenizer.EncodeChat([new ChatMessage("user", question)]);
+        int[] sequence = [.. prompt, .. ByteTokenizer.EncodeBytes(reply ?? $"<think>{Reasoning}</think>{Answer}"), ByteTokenizer.End];
         using var optimizer = optim.Adam(model.parameters(), 1e-2);
         using var ids = tensor(sequence.Select(i => (long)i).ToArray(), [1, sequence.Length]);
         var inputs = ids.narrow(1, 0, sequence.Length - 1);
