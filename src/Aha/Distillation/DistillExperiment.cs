@@ -80,7 +80,7 @@ public static class DistillExperiment
             task, o.Distill, dir, log, cancel).GetAwaiter().GetResult();
         var kept = collected.Traces.Where(t => t.Correct).ToList();
         log($"traces {collected.Tally.Traces}, kept {kept.Count} (teacher sampled accuracy {collected.Tally.TeacherAccuracy:P1})");
-        rows.Add(new DistillRow("teacher", "pretrained + GRPO (larger)", 0, teacherEval, clock.Elapsed.TotalSeconds, []));
+        rows.Add(new DistillRow("teacher", $"pretrained + GRPO ({teacher.parameters().Sum(p => p.numel()):N0} parameters)", 0, teacherEval, clock.Elapsed.TotalSeconds, []));
         teacher.Dispose();
 
         (LlamaModel Model, ITokenizer Tokenizer, long Parameters) Student()
@@ -95,30 +95,31 @@ public static class DistillExperiment
             rows.Add(new DistillRow("student", $"pretrained ({parameters:N0} parameters)", 0, Evaluate(model, tokenizer), clock.Elapsed.TotalSeconds, []));
             model.Dispose();
         }
+        List<(double, double)> Start() => [(0, rows[^1].Greedy.Accuracy)]; // every arm's curve starts at the pretrained student
 
         // (a) sets the budget: what its GRPO steps cost.
         double budget;
         {
             clock.Restart();
             var (model, tokenizer, parameters) = Student();
-            var curve = new List<(double, double)>();
-            budget = Grpo(model, tokenizer, parameters, 0, double.PositiveInfinity, o.GrpoSteps, curve, "(a)");
+            var curve = Start();
+            budget = Grpo(model, tokenizer, parameters, 0, double.PositiveInfinity, o.GrpoSteps, o.GrpoSteps, curve, "(a)");
             rows.Add(Finish("a-grpo", "GRPO only", model, tokenizer, budget, curve));
         }
         log($"budget: {budget:E3} student FLOPs");
         {
             clock.Restart();
             var (model, tokenizer, parameters) = Student();
-            var curve = new List<(double, double)>();
+            var curve = Start();
             double spent = Sft(model, tokenizer, budget, 0, curve, "(b)");
             rows.Add(Finish("b-distill", "SFT on teacher traces", model, tokenizer, spent, curve));
         }
         {
             clock.Restart();
             var (model, tokenizer, parameters) = Student();
-            var curve = new List<(double, double)>();
+            var curve = Start();
             double spent = Sft(model, tokenizer, budget * o.SftShare, 0, curve, "(c)");
-            spent = Grpo(model, tokenizer, parameters, spent, budget, int.MaxValue, curve, "(c)");
+            spent = Grpo(model, tokenizer, parameters, spent, budget, int.MaxValue, (int)Math.Ceiling((budget - spent) / (budget / o.GrpoSteps)), curve, "(c)");
             rows.Add(Finish("c-distill-grpo", $"SFT ({o.SftShare:P0} of budget), then GRPO", model, tokenizer, spent, curve));
         }
         Write(dir, rows, collected.Tally, kept.Count, budget, o);
@@ -126,7 +127,9 @@ public static class DistillExperiment
 
         DistillRow Finish(string name, string recipe, LlamaModel model, ITokenizer tokenizer, double flops, List<(double, double)> curve)
         {
-            Checkpoint.Save(dir, name, model, model.Config, tokenizer);
+            // An arm is recomputed on every run (only the traces are resumed): an earlier run's model of it is replaced.
+            if (Directory.Exists(Path.Combine(dir, name))) Directory.Delete(Path.Combine(dir, name), recursive: true);
+            Checkpoint.Save(dir, name, model, model.Config, tokenizer, options: new CheckpointOptions { UpdateLatest = false });
             var eval = Evaluate(model, tokenizer);
             if (curve.Count == 0 || curve[^1].Item1 < flops) curve.Add((flops, eval.Accuracy));
             log($"{name}: {flops:E3} FLOPs, held-out greedy accuracy {eval.Accuracy:P1}");
@@ -134,21 +137,24 @@ public static class DistillExperiment
             return new DistillRow(name, recipe, flops, eval, clock.Elapsed.TotalSeconds, curve);
         }
 
-        // GRPO from `spent` FLOPs until `limit` FLOPs or `steps` steps, whichever comes first; returns the FLOPs spent by then.
-        double Grpo(LlamaModel model, ITokenizer tokenizer, long parameters, double spent, double limit, int steps, List<(double, double)> curve, string arm)
+        // GRPO from `spent` FLOPs for `steps` steps, or until the next step would overshoot `limit` by more than half a step
+        // (its cost estimated from the last); returns the FLOPs spent by then. `planned` only labels the log lines.
+        double Grpo(LlamaModel model, ITokenizer tokenizer, long parameters, double spent, double limit, int steps, int planned, List<(double, double)> curve, string arm)
         {
             var grpo = o.Grpo with { Steps = Math.Min(steps, 100_000) };
             using var trainer = new GrpoTrainer(model, tokenizer, task, RewardSet.R1Zero(task), grpo) { Log = log };
             var lengths = new Dictionary<string, int>(StringComparer.Ordinal);
             double start = spent, span = Math.Min(limit, double.MaxValue) - spent;
             int next = 1;
-            for (long step = 0; step < steps && spent < limit; step++)
+            double last = 0;
+            for (long step = 0; step < steps && spent + last / 2 < limit; step++)
             {
                 cancel.ThrowIfCancellationRequested();
                 var report = trainer.Step(step);
                 NativeMemory.TrimOnCadence(step + 1);
-                spent += StudentCompute.GrpoStep(model.Config, parameters, tokenizer, report, grpo.Beta > 0, lengths);
-                log($"{arm} {GrpoTrainer.FormatLine(step + 1, steps == int.MaxValue ? 0 : steps, report)} | flops {spent:E3}");
+                last = StudentCompute.GrpoStep(model.Config, parameters, tokenizer, report, grpo.Beta > 0, lengths);
+                spent += last;
+                log($"{arm} {GrpoTrainer.FormatLine(step + 1, planned, report)} | flops {spent:E3}");
                 double progress = double.IsFinite(limit) ? (spent - start) / span : (step + 1.0) / steps;
                 if (progress >= (double)next / o.CurvePoints && next < o.CurvePoints) { curve.Add((spent, Evaluate(model, tokenizer).Accuracy)); next++; }
             }
@@ -176,11 +182,11 @@ public static class DistillExperiment
     static void Write(string dir, IReadOnlyList<DistillRow> rows, DistillTally tally, int kept, double budget, DistillExperimentOptions o)
     {
         var table = new StringBuilder();
-        table.AppendLine("| model | recipe | student FLOPs | held-out greedy accuracy | mean tokens | format-correct, no answer |");
+        table.AppendLine("| model | recipe | student training FLOPs | held-out greedy accuracy | mean tokens | no answer |");
         table.AppendLine("| --- | --- | ---: | ---: | ---: | ---: |");
         foreach (var r in rows)
             table.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {r.Name} | {r.Recipe} | {(r.StudentFlops > 0 ? r.StudentFlops.ToString("E2", CultureInfo.InvariantCulture) : "-")} | {100 * r.Greedy.Accuracy:F1}% | {r.Greedy.MeanCompletionTokens:F1} | {100 * r.Greedy.NoAnswerShare:F1}% no answer |"));
+                $"| {r.Name} | {r.Recipe} | {(r.StudentFlops > 0 ? r.StudentFlops.ToString("E2", CultureInfo.InvariantCulture) : "-")} | {100 * r.Greedy.Accuracy:F1}% | {r.Greedy.MeanCompletionTokens:F1} | {100 * r.Greedy.NoAnswerShare:F1}% |"));
         string traces = string.Create(CultureInfo.InvariantCulture,
             $"Teacher traces: {tally.Traces} requested ({tally.Problems} training problems × {o.Distill.Samples}, T {o.Distill.Temperature}, top-p {o.Distill.TopP}), {kept} kept by the verifier (teacher sampled accuracy {100 * tally.TeacherAccuracy:F1}%). Budget: {budget:E3} student FLOPs = {o.GrpoSteps} GRPO steps of {o.Grpo.PromptsPerStep} × {o.Grpo.GroupSize}.");
         var figure = ReportPlots.Curves(dir, "accuracy_vs_flops.png", "Held-out greedy accuracy over student FLOPs", "Student accuracy at matched compute",
