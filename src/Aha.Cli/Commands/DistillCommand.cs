@@ -110,8 +110,16 @@ static class DistillCommand
             }
             IReadOnlyList<TeacherTrace> traces;
             DistillTally tally;
-            using (owned)
-                (traces, tally) = TrainingSession.Run(0, 1, (log, _, cancel) => Distiller.CollectAsync(source, chosen, options, outDir, log, cancel).GetAwaiter().GetResult());
+            try
+            {
+                using (owned)
+                    (traces, tally) = TrainingSession.Run(0, 1, (log, _, cancel) => Distiller.CollectAsync(source, chosen, options, outDir, log, cancel).GetAwaiter().GetResult());
+            }
+            catch (OperationCanceledException)
+            {
+                Console.Error.WriteLine($"interrupted: the traces that arrived are in {Path.Combine(outDir, Distiller.TracesFile)}; rerun the same command to request only the rest.");
+                return 130;
+            }
             var kept = traces.Where(t => t.Correct).ToList();
             Distiller.WriteSft(Path.Combine(outDir, Distiller.SftFile), chosen, kept, options.PromptStyle);
             Console.Error.WriteLine($"traces {tally.Traces} ({tally.Requested} requested now), kept {kept.Count}; teacher accuracy {tally.TeacherAccuracy:P1}; SFT rows in {Path.Combine(outDir, Distiller.SftFile)}");
