@@ -95,7 +95,8 @@ public static class DistillExperiment
             rows.Add(new DistillRow("student", $"pretrained ({parameters:N0} parameters)", 0, Evaluate(model, tokenizer), clock.Elapsed.TotalSeconds, []));
             model.Dispose();
         }
-        List<(double, double)> Start() => [(0, rows[^1].Greedy.Accuracy)]; // every arm's curve starts at the pretrained student
+        double pretrained = rows[^1].Greedy.Accuracy;
+        List<(double, double)> Start() => [(0, pretrained)]; // every arm's curve starts at the pretrained student
 
         // (a) sets the budget: what its GRPO steps cost.
         double budget;
@@ -189,9 +190,12 @@ public static class DistillExperiment
                 $"| {r.Name} | {r.Recipe} | {(r.StudentFlops > 0 ? r.StudentFlops.ToString("E2", CultureInfo.InvariantCulture) : "-")} | {100 * r.Greedy.Accuracy:F1}% | {r.Greedy.MeanCompletionTokens:F1} | {100 * r.Greedy.NoAnswerShare:F1}% |"));
         string traces = string.Create(CultureInfo.InvariantCulture,
             $"Teacher traces: {tally.Traces} requested ({tally.Problems} training problems × {o.Distill.Samples}, T {o.Distill.Temperature}, top-p {o.Distill.TopP}), {kept} kept by the verifier (teacher sampled accuracy {100 * tally.TeacherAccuracy:F1}%). Budget: {budget:E3} student FLOPs = {o.GrpoSteps} GRPO steps of {o.Grpo.PromptsPerStep} × {o.Grpo.GroupSize}.");
+        var along = new StringBuilder();
+        foreach (var r in rows.Where(r => r.Curve.Count > 0))
+            along.AppendLine(string.Create(CultureInfo.InvariantCulture, $"- {r.Name}: {string.Join(", ", r.Curve.Select(p => $"{p.Flops:E2} → {100 * p.Accuracy:F1}%"))}"));
         var figure = ReportPlots.Curves(dir, "accuracy_vs_flops.png", "Held-out greedy accuracy over student FLOPs", "Student accuracy at matched compute",
             "held-out greedy accuracy", rows.Where(r => r.Curve.Count > 0).Select(r => (r.Name, (IReadOnlyList<(double, double)>)r.Curve, false)).ToList(), xLabel: "student training FLOPs");
-        File.WriteAllText(Path.Combine(dir, "report.md"), $"# Distillation at matched student compute\n\n{traces}\n\n{table}\n![{figure.Caption}]({figure.File})\n");
+        File.WriteAllText(Path.Combine(dir, "report.md"), $"# Distillation at matched student compute\n\n{traces}\n\n{table}\nHeld-out greedy accuracy along the way (student FLOPs → accuracy):\n\n{along}\n![{figure.Caption}]({figure.File})\n");
         var json = rows.Select(r => new Dictionary<string, object?>
         {
             ["name"] = r.Name, ["recipe"] = r.Recipe, ["student_flops"] = r.StudentFlops, ["accuracy"] = r.Greedy.Accuracy,
