@@ -14,7 +14,7 @@ mkdir -p "$OUT"
 for stage in $stages; do
   case $stage in
     teacher)    # aha demo's whole recipe: its pretrain/ is the demo's base, its grpo/ the teacher
-      $AHA demo --out "$OUT/teacher" --seed 42 ;;
+      $AHA demo --out "$OUT/teacher" --seed 42 ;;   # aha demo never overwrites: a second run writes teacher-2
     student)    # the demo's pretraining recipe (corpus, steps, batch, length, lr) on the smaller preset
       $AHA pretrain --model-size tiny --corpus reasoning --steps 900 --batch-size 32 --seq-len 128 --lr 3e-3 --warmup 30 \
         --eval-every 0 --save-every 0 --seed 42 --out "$OUT/student-base" ;;
