@@ -69,7 +69,7 @@ public sealed partial class JudgementCorpus
     /// <summary>A judgement document: two different responses, the question, and the taught answer.</summary>
     public string Judgement(TaskItem item, string prompt, Principle principle, StableRandom random)
     {
-        var (a, b) = Operands(item);
+        var (a, b) = ReasoningCorpus.Operands(item);
         var first = Response(a, b, random);
         var second = Response(a, b, random);
         for (int tries = 0; second.Text == first.Text && tries < 8; tries++) second = Response(a, b, random);
@@ -83,7 +83,7 @@ public sealed partial class JudgementCorpus
     /// <summary>A critique-and-revision document on one response.</summary>
     public string CritiqueAndRevision(TaskItem item, string prompt, Principle principle, StableRandom random)
     {
-        var (a, b) = Operands(item);
+        var (a, b) = ReasoningCorpus.Operands(item);
         var response = Response(a, b, random);
         bool slip = random.NextDouble() < Options.CritiqueNoise;
         var (columns, value) = Columns(a, b, slip ? random.Next(0, Digits(a, b) - 1) : -1, random.NextDouble() < 0.5 ? -1 : 1);
@@ -136,16 +136,6 @@ public sealed partial class JudgementCorpus
         var match = AnswerPattern().Match(response);
         return match.Success && long.TryParse(match.Groups[1].Value, CultureInfo.InvariantCulture, out var v) ? v : null;
     }
-
-    static (long A, long B) Operands(TaskItem item)
-    {
-        var match = AdditionPattern().Match(item.Prompt);
-        if (!match.Success) throw new ArgumentException($"problem '{item.Prompt}' is not an addition of two numbers; the judgement corpus covers the addition task.");
-        return (long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture), long.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture));
-    }
-
-    [GeneratedRegex(@"(\d+)\+(\d+)")]
-    private static partial Regex AdditionPattern();
 
     [GeneratedRegex(@"<answer>\s*(-?\d+)\s*</answer>")]
     private static partial Regex AnswerPattern();
