@@ -47,8 +47,9 @@ public sealed record RlCaiOptions
 
 /// <summary>
 /// The quality of the AI labels against the task's verifier, on the pairs it decides (one completion right, one wrong):
-/// <see cref="Agreement"/> is the share whose chosen completion is the right one; <see cref="MeanProbabilityOfCorrect"/> the
-/// labels' mean probability on the right one (soft labels; 1 or 0 for hard ones).
+/// <see cref="Agreement"/> is the share whose label puts more than half its probability on the right one (a label of exactly
+/// 0.5 — a hard judge whose two orders disagree — counts half); <see cref="MeanProbabilityOfCorrect"/> the labels' mean
+/// probability on the right one (how confident, not only how often right).
 /// </summary>
 public sealed record AiLabelQuality(int Labels, int Abstained, int Decisive, double Agreement, double MeanProbabilityOfCorrect, int SoftLabels, long JudgeCalls);
 
@@ -61,10 +62,11 @@ public static partial class ConstitutionalAi
     /// <summary>Measures labelled pairs against the verifier (see <see cref="AiLabelQuality"/>).</summary>
     public static AiLabelQuality Quality(IReadOnlyList<LabeledPair> pairs, PreferenceTally tally, long judgeCalls = 0)
     {
-        var decisive = pairs.Where(p => p.Chosen.Correct != p.Rejected.Correct).ToList();
-        double meanCorrect = decisive.Count == 0 ? double.NaN
-            : decisive.Average(p => p.Chosen.Correct ? p.Label.ChosenProbability : 1 - p.Label.ChosenProbability);
-        return new AiLabelQuality(tally.Labels, tally.Abstained, decisive.Count, tally.Agreement, meanCorrect, pairs.Count(p => p.Label.ProbabilityA is not null), judgeCalls);
+        var onCorrect = pairs.Where(p => p.Chosen.Correct != p.Rejected.Correct)
+            .Select(p => p.Chosen.Correct ? p.Label.ChosenProbability : 1 - p.Label.ChosenProbability).ToList();
+        double agreement = onCorrect.Count == 0 ? double.NaN : onCorrect.Average(q => q > 0.5 ? 1 : q == 0.5 ? 0.5 : 0);
+        double meanCorrect = onCorrect.Count == 0 ? double.NaN : onCorrect.Average();
+        return new AiLabelQuality(tally.Labels, tally.Abstained, onCorrect.Count, agreement, meanCorrect, pairs.Count(p => p.Label.ProbabilityA is not null), judgeCalls);
     }
 
     /// <summary>

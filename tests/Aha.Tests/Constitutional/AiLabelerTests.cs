@@ -94,6 +94,28 @@ public class AiLabelerTests
     }
 
     [Fact]
+    public void Label_quality_counts_the_probability_on_the_correct_answer_and_a_half_for_an_undecided_label()
+    {
+        var item = new Aha.Tasks.TaskItem("1", "What is 12+34?", "46");
+        LabeledPair Pair(LabelCandidate chosen, LabelCandidate rejected, double? p) =>
+            new(item, Prompt, chosen, rejected, new PreferenceLabel(true, "correct-sum", false) { ProbabilityA = p }, "ai:test");
+        var pairs = new[]
+        {
+            Pair(Bare, Wrong, 0.8),    // right, p(correct) 0.8
+            Pair(Wrong, Worked, 0.6),  // wrong, p(correct) 0.4
+            Pair(Worked, Wrong, 0.5),  // undecided: half
+            Pair(Bare, Worked, 0.9),   // both right: not decisive
+            Pair(Worked, Wrong, null), // a hard label on the right one: p 1
+        };
+        var tally = new PreferenceTally(1, 4, 3, 5, 0, 0, 4, 3, 0, 0, 0);
+        var q = ConstitutionalAi.Quality(pairs, tally, judgeCalls: 10);
+        Assert.Equal(4, q.Decisive);
+        Assert.Equal((1 + 0 + 0.5 + 1) / 4.0, q.Agreement, 12);
+        Assert.Equal((0.8 + 0.4 + 0.5 + 1) / 4.0, q.MeanProbabilityOfCorrect, 12);
+        Assert.Equal((4, 10L), (q.SoftLabels, q.JudgeCalls));
+    }
+
+    [Fact]
     public async Task An_endpoint_judge_reads_a_soft_label_from_top_logprobs_and_a_hard_one_from_the_reply()
     {
         const string logprobs = """{"content":[{"token":" A","logprob":-0.2,"top_logprobs":[{"token":" A","logprob":-0.2},{"token":"B","logprob":-1.8},{"token":"The","logprob":-3.0}]}]}""";
