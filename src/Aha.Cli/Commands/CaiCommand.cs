@@ -125,6 +125,7 @@ static class CaiCommand
         var judgeTimeout = new Option<double>("--judge-timeout") { Description = "Seconds one endpoint request may take.", DefaultValueFactory = _ => 120 };
         var judgeRetries = new Option<int>("--judge-retries") { Description = "Further attempts after a refused connection, a timeout, 408, 429 or 5xx.", DefaultValueFactory = _ => 3 };
         var judgeMode = new Option<string>("--judge-mode") { Description = "soft (the A/B choice probabilities, as the paper) or hard (one sampled answer).", DefaultValueFactory = _ => "soft" };
+        var judgeMaxTokens = new Option<int>("--judge-max-tokens") { Description = "Longest endpoint reply in hard mode (a reasoning model needs room to think first).", DefaultValueFactory = _ => 16 };
         var oneOrder = new Option<bool>("--one-order") { Description = "Ask the judge once per pair instead of in both orders (half the calls; the judge's position bias stays)." };
         var labelsOnly = new Option<bool>("--labels-only") { Description = "Stop after labelling: measure the AI labels' agreement with the verifier only." };
         var rmSteps = new Option<int>("--rm-steps") { Description = "Reward-model steps.", DefaultValueFactory = _ => d.Reward.Steps };
@@ -136,7 +137,7 @@ static class CaiCommand
         var lr = new Option<double>("--lr") { Description = "Policy learning rate.", DefaultValueFactory = _ => d.Ppo.LearningRate };
         var command = new Command("rl", "RL-CAI (RLAIF): a feedback model labels pairs of the policy's completions under sampled principles; a reward model learns the labels; PPO or GRPO trains against it.")
         {
-            output, prompts, samples, judge, judgeUrl, judgeModel, judgeKey, judgeTimeout, judgeRetries, judgeMode, oneOrder, labelsOnly, rmSteps, rmBatch, rmLr, algorithm, steps, rlPrompts, lr,
+            output, prompts, samples, judge, judgeUrl, judgeModel, judgeKey, judgeTimeout, judgeRetries, judgeMode, judgeMaxTokens, oneOrder, labelsOnly, rmSteps, rmBatch, rmLr, algorithm, steps, rlPrompts, lr,
         };
         common.AddTo(command);
         command.SetAction(r => Cli.Run(() =>
@@ -182,7 +183,7 @@ static class CaiCommand
             var (policy, tokenizer, from, task, constitution, device) = common.Load(r, outDir);
             LlamaModel? judgeModelWeights = null;
             IJudge judgeImpl;
-            if (endpoint is not null) judgeImpl = new EndpointJudge(endpoint, mode);
+            if (endpoint is not null) judgeImpl = new EndpointJudge(endpoint, mode, r.GetValue(judgeMaxTokens));
             else if (r.GetValue(judge) is "self") judgeImpl = new ModelJudge(policy, tokenizer, mode, "self");
             else
             {
