@@ -21,6 +21,7 @@ foreach (var command in new[]
     DpoCommand.Create(),
     RmCommand.Create(),
     PpoCommand.Create(),
+    CaiCommand.Create(),
     MergeCommand.Create(),
     ExportCommand.Create(),
     DemoCommand.Create(),

@@ -74,7 +74,8 @@ public sealed partial class ReasoningCorpus
         return digits.Length == 0 ? 0 : long.Parse(digits.ToString());
     }
 
-    static (long A, long B) Operands(TaskItem item)
+    /// <summary>The two addends of an addition problem (shared with <see cref="JudgementCorpus"/>).</summary>
+    internal static (long A, long B) Operands(TaskItem item)
     {
         var match = AdditionPattern().Match(item.Prompt);
         if (!match.Success) throw new ArgumentException($"problem '{item.Prompt}' is not an addition of two numbers.");

@@ -11,7 +11,17 @@ public sealed record LabelRequest(string Prompt, LabelCandidate A, LabelCandidat
 /// <param name="PrefersA">True when A is preferred.</param>
 /// <param name="Reason">What decided it: <c>verifier</c> (one answer right, one wrong), <c>length</c> (the longer of two equally right or wrong), <c>coin</c> (no preference), or a judge's own word.</param>
 /// <param name="Flipped">The labeler's noise reversed the decision it would have made (simulated labelers only).</param>
-public sealed record PreferenceLabel(bool PrefersA, string Reason, bool Flipped);
+public sealed record PreferenceLabel(bool PrefersA, string Reason, bool Flipped)
+{
+    /// <summary>
+    /// A soft label: the probability that A is the better answer (an AI judge's normalised choice probabilities, as in
+    /// Constitutional AI), consistent with <see cref="PrefersA"/> (≥ 0.5 when A is preferred); null for a hard label.
+    /// </summary>
+    public double? ProbabilityA { get; init; }
+
+    /// <summary>The probability that the preferred answer is the better one: 1 for a hard label.</summary>
+    public double ChosenProbability => ProbabilityA is { } p ? (PrefersA ? p : 1 - p) : 1;
+}
 
 /// <summary>
 /// Who labels preference pairs: the simulated human of <c>aha prefs</c> (<see cref="SimulatedLabeler"/>) today; a model or an

@@ -110,7 +110,7 @@ public static class PreferenceCollector
     /// <summary>
     /// The pairs as TRL standard JSON Lines (<c>prompt</c>, <c>chosen</c>, <c>rejected</c>) plus what was known when each was
     /// labelled: <c>chosen_correct</c>, <c>rejected_correct</c>, <c>label_source</c>, <c>flipped</c>, <c>label_reason</c>,
-    /// <c>problem_id</c>, <c>chosen_tokens</c>, <c>rejected_tokens</c>. Written whole or not at all.
+    /// <c>problem_id</c>, <c>chosen_tokens</c>, <c>rejected_tokens</c>, and for a soft label <c>chosen_probability</c>. Written whole or not at all.
     /// </summary>
     // "</answer>" stays readable in the file instead of "\u003C/answer\u003E".
     static readonly JsonSerializerOptions Readable = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
@@ -119,13 +119,18 @@ public static class PreferenceCollector
     {
         string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir is not null) Directory.CreateDirectory(dir);
-        var lines = pairs.Select(p => JsonSerializer.Serialize(new Dictionary<string, object>
+        var lines = pairs.Select(p =>
         {
-            ["prompt"] = p.Prompt, ["chosen"] = p.Chosen.Text, ["rejected"] = p.Rejected.Text,
-            ["chosen_correct"] = p.Chosen.Correct, ["rejected_correct"] = p.Rejected.Correct,
-            ["label_source"] = p.Source, ["flipped"] = p.Label.Flipped, ["label_reason"] = p.Label.Reason,
-            ["problem_id"] = p.Item.Id, ["chosen_tokens"] = p.Chosen.Tokens, ["rejected_tokens"] = p.Rejected.Tokens,
-        }, Readable));
+            var row = new Dictionary<string, object>
+            {
+                ["prompt"] = p.Prompt, ["chosen"] = p.Chosen.Text, ["rejected"] = p.Rejected.Text,
+                ["chosen_correct"] = p.Chosen.Correct, ["rejected_correct"] = p.Rejected.Correct,
+                ["label_source"] = p.Source, ["flipped"] = p.Label.Flipped, ["label_reason"] = p.Label.Reason,
+                ["problem_id"] = p.Item.Id, ["chosen_tokens"] = p.Chosen.Tokens, ["rejected_tokens"] = p.Rejected.Tokens,
+            };
+            if (p.Label.ProbabilityA is not null) row["chosen_probability"] = Math.Round(p.Label.ChosenProbability, 6);
+            return JsonSerializer.Serialize(row, Readable);
+        });
         Durable.ReplaceText(path, string.Concat(lines.Select(l => l + "\n")));
     }
 }

@@ -20,6 +20,11 @@ public sealed record PreferencePair(string? PromptText, IReadOnlyList<ChatMessag
     /// <c>rejected_correct</c>, as <c>aha prefs</c> writes them): the truth a reward model is checked against.
     /// </summary>
     public (bool Chosen, bool Rejected)? Correct { get; init; }
+    /// <summary>
+    /// A soft label (<c>chosen_probability</c>): the labeler's probability that <see cref="Chosen"/> is the better answer, in
+    /// [0, 1]; null for a hard label (probability 1). The reward model trains toward it (a soft Bradley–Terry target).
+    /// </summary>
+    public double? ChosenProbability { get; init; }
 
     /// <summary>A pair on a plain-text prompt.</summary>
     public static PreferencePair Text(string prompt, string chosen, string rejected) => new(prompt, null, chosen, rejected);

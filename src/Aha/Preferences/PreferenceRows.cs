@@ -40,6 +40,13 @@ static class PreferenceRows
     {
         if (Flag(row, "chosen_correct") is { } chosenCorrect && Flag(row, "rejected_correct") is { } rejectedCorrect)
             pair = pair with { Correct = (chosenCorrect, rejectedCorrect) };
+        if (row.TryGetProperty("chosen_probability", out var soft))
+        {
+            if (soft.ValueKind != JsonValueKind.Number || soft.GetDouble() is var p && (p < 0 || p > 1 || double.IsNaN(p)))
+                throw new InvalidDataException($"field \"chosen_probability\" is {(soft.ValueKind == JsonValueKind.Number ? soft.GetDouble().ToString(System.Globalization.CultureInfo.InvariantCulture) : Kind(soft))}, " +
+                                               "expected a probability in [0, 1] that the chosen answer is the better one (drop the field for a hard label)");
+            pair = pair with { ChosenProbability = soft.GetDouble() };
+        }
         foreach (var (good, bad) in new[] { ("score_chosen", "score_rejected"), ("chosen_rating", "rejected_rating") })
             if (Number(row, good) is { } g && Number(row, bad) is { } b) return pair with { Margin = g - b };
         return pair;

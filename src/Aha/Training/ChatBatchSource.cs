@@ -45,6 +45,32 @@ public sealed class ChatBatchSource : IBatchSource
         _order = Order(0);
     }
 
+    ChatBatchSource(List<(int[] Ids, bool[] Scored)> rows, int pad, int batchSize, long seed)
+    {
+        if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batch size must be positive.");
+        if (rows.Count == 0) throw new ArgumentException("the SFT data has no rows; give at least one.");
+        (_rows, _batchSize, _seed, _pad) = (rows, batchSize, seed, pad);
+        _order = Order(0);
+    }
+
+    /// <summary>
+    /// Plain-text prompt-completion rows (TRL's non-conversational form): the prompt's ids, then the completion's, scored on
+    /// the completion only; rows longer than <paramref name="maxLength"/> + 1 lose the prompt's start.
+    /// </summary>
+    public static ChatBatchSource PromptCompletion(ITokenizer tokenizer, IEnumerable<(int[] Prompt, int[] Completion)> rows, int batchSize, int maxLength, long seed)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        if (maxLength < 2) throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength, "sequence length must be at least 2.");
+        var encoded = rows.Select(r =>
+        {
+            int[] ids = [.. r.Prompt, .. r.Completion];
+            bool[] scored = [.. r.Prompt.Select(_ => false), .. r.Completion.Select(_ => true)];
+            int skip = Math.Max(0, ids.Length - (maxLength + 1));
+            return (ids[skip..], scored[skip..]);
+        }).ToList();
+        return new ChatBatchSource(encoded, tokenizer.PadId, batchSize, seed);
+    }
+
     /// <summary>Conversations per epoch.</summary>
     public int Count => _rows.Count;
 

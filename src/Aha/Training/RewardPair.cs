@@ -8,11 +8,12 @@ namespace Aha.Training;
 /// gives none), and, when known, whether each completion is correct by the task's verifier — the truth the reward
 /// model's ranking is checked against, independent of the (possibly noisy) label.
 /// </summary>
-public sealed record RewardPair(EncodedPair Ids, double Margin, bool? ChosenCorrect = null, bool? RejectedCorrect = null)
+/// <param name="Target">The probability that the chosen completion is the better one: 1 for a hard label, the judge's for a soft one.</param>
+public sealed record RewardPair(EncodedPair Ids, double Margin, bool? ChosenCorrect = null, bool? RejectedCorrect = null, double Target = 1)
 {
-    /// <summary>Encodes <paramref name="pair"/>, keeping its margin and verifier verdicts (<see cref="PreferencePair.Correct"/>).</summary>
+    /// <summary>Encodes <paramref name="pair"/>, keeping its margin, verifier verdicts (<see cref="PreferencePair.Correct"/>) and soft label.</summary>
     public static RewardPair From(ITokenizer tokenizer, PreferencePair pair, int maxLength) =>
-        new(EncodedPair.Encode(tokenizer, pair, maxLength), pair.Margin ?? 0, pair.Correct?.Chosen, pair.Correct?.Rejected);
+        new(EncodedPair.Encode(tokenizer, pair, maxLength), pair.Margin ?? 0, pair.Correct?.Chosen, pair.Correct?.Rejected, pair.ChosenProbability ?? 1);
 
     /// <summary>Prompt + chosen ids.</summary>
     public int[] ChosenRow => [.. Ids.Prompt, .. Ids.Chosen];

@@ -141,7 +141,9 @@ public sealed class RewardTrainer : IDisposable
         var chosen = scores.narrow(0, 0, b);
         var rejected = scores.narrow(0, b, b);
         var margin = _options.UseMargin ? tensor(pairs.Select(p => (float)p.Margin).ToArray(), device: device) : null;
-        var loss = RewardLoss.BradleyTerry(chosen, rejected, margin);
+        // Hard labels (every target 1) take the hard loss's exact path; a batch with a soft label takes the soft one.
+        var target = pairs.Any(p => p.Target != 1) ? tensor(pairs.Select(p => (float)p.Target).ToArray(), device: device) : null;
+        var loss = RewardLoss.BradleyTerry(chosen, rejected, margin, target);
         _optimizer.zero_grad();
         (Inject is null ? loss : Inject.Loss(step, loss)).backward();
         Inject?.Gradients(step, _model);

@@ -33,6 +33,21 @@ public class PreferenceDataTests
     }
 
     [Fact]
+    public void A_soft_label_in_a_row_is_kept_and_one_outside_0_to_1_is_named_by_file_and_line()
+    {
+        using var dir = new TempDirectory();
+        var path = Path.Combine(dir.Path, "prefs.jsonl");
+        File.WriteAllText(path, "{\"prompt\":\"1+1=\",\"chosen\":\"2\",\"rejected\":\"3\",\"chosen_probability\":0.75}\n{\"prompt\":\"2+2=\",\"chosen\":\"4\",\"rejected\":\"5\"}\n");
+        var pairs = PreferenceData.Load(path);
+        Assert.Equal(0.75, pairs[0].ChosenProbability);
+        Assert.Null(pairs[1].ChosenProbability); // a hard label
+
+        File.WriteAllText(path, "{\"prompt\":\"1+1=\",\"chosen\":\"2\",\"rejected\":\"3\",\"chosen_probability\":1.5}\n");
+        var e = Assert.Throws<InvalidDataException>(() => PreferenceData.Load(path));
+        Assert.Contains($"{path}:1: field \"chosen_probability\" is 1.5, expected a probability in [0, 1]", e.Message);
+    }
+
+    [Fact]
     public void A_bad_row_is_named_by_file_line_and_field_or_skipped_and_counted()
     {
         using var dir = new TempDirectory();

@@ -40,6 +40,40 @@ public class RewardTrainerTests
     }
 
     [Fact]
+    public void The_soft_bradley_terry_loss_is_the_cross_entropy_to_the_label_and_equals_the_hard_loss_at_probability_1()
+    {
+        using var chosen = tensor(new[] { 1.0f, 0.0f, -2.0f });
+        using var rejected = tensor(new[] { 0.0f, 0.5f, -1.0f });
+        using var hard = RewardLoss.BradleyTerry(chosen, rejected);
+        using var ones = tensor(new[] { 1f, 1f, 1f });
+        using var asSoft = RewardLoss.BradleyTerry(chosen, rejected, target: ones);
+        Assert.Equal(hard.item<float>(), asSoft.item<float>(), 6);
+        // p = 0.8 on gap 1: −[0.8·log σ(1) + 0.2·log σ(−1)] = 0.8·0.3132617 + 0.2·1.3132617 = 0.5132617
+        // p = 0.5 on gap −0.5: 0.5·0.9740770 + 0.5·0.4740770 = 0.7240770; p = 0 on gap −1: −log σ(1) = 0.3132617
+        using var target = tensor(new[] { 0.8f, 0.5f, 0f });
+        using var soft = RewardLoss.BradleyTerry(chosen, rejected, target: target);
+        Assert.Equal((0.5132617 + 0.7240770 + 0.3132617) / 3, soft.item<float>(), 5);
+        // Swapping chosen and rejected and the label (p → 1 − p) is the same judgement: the same loss.
+        using var mirrored = RewardLoss.BradleyTerry(rejected, chosen, target: 1 - target);
+        Assert.Equal(soft.item<float>(), mirrored.item<float>(), 6);
+    }
+
+    [Fact]
+    public void A_reward_model_trained_on_a_soft_label_settles_at_the_gap_whose_sigmoid_is_that_label()
+    {
+        using var rm = NewRewardModel();
+        var tokenizer = ByteTokenizer.Default;
+        var pair = RewardPair.From(tokenizer, PreferencePair.Text("Q:", " good", " bad") with { ChosenProbability = 0.8 }, 64);
+        Assert.Equal(0.8, pair.Target);
+        using var trainer = new RewardTrainer(rm, tokenizer, [pair], [pair], new RewardOptions { Steps = 150, BatchSize = 4, LearningRate = 3e-3, EvalEvery = 0, SaveEvery = 0 })
+            { Log = _ => { }, Warn = _ => { } };
+        trainer.Run();
+        // The soft loss is smallest where σ(r_c − r_r) = 0.8, i.e. a gap of ln 4 = 1.386; a hard label would push it without bound.
+        double gap = trainer.Evaluations.Last().Eval.MeanMargin;
+        Assert.InRange(gap, 1.2, 1.6);
+    }
+
+    [Fact]
     public void Held_out_metrics_count_label_accuracy_and_agreement_with_the_verifier_separately()
     {
         var ids = new EncodedPair([1], [2], [3]);
