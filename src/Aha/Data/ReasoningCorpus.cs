@@ -66,6 +66,36 @@ public sealed partial class ReasoningCorpus
         return $"<think>{string.Join(", ", steps)}, so {a + b}</think> <answer>{a + b}</answer>";
     }
 
+    /// <summary>
+    /// The cold-start format of <c>aha pipeline r1</c>: the same column addition written out in sentences that name each
+    /// column and end with a one-line summary, e.g. <c>&lt;think&gt;Units: 7+8=15, write 5, carry 1. Tens: 4+3+1=8, write 8.
+    /// So 47+38=85.&lt;/think&gt; &lt;answer&gt;85&lt;/answer&gt;</c> (R1's reasoning-then-summary, with R1-Zero's tags as the delimiters).
+    /// </summary>
+    public static string ReadableAddition(long a, long b)
+    {
+        string[] columns = ["Units", "Tens", "Hundreds", "Thousands"];
+        var sentences = new List<string>();
+        long carry = 0;
+        int column = 0;
+        for (long x = a, y = b; x > 0 || y > 0; x /= 10, y /= 10, column++)
+        {
+            long dx = x % 10, dy = y % 10, sum = dx + dy + carry;
+            string lhs = carry > 0 ? $"{dx}+{dy}+{carry}" : $"{dx}+{dy}";
+            carry = sum / 10;
+            string name = column < columns.Length ? columns[column] : $"Column {column + 1}";
+            sentences.Add(carry > 0 ? $"{name}: {lhs}={sum}, write {sum % 10}, carry {carry}." : $"{name}: {lhs}={sum}, write {sum}.");
+        }
+        if (carry > 0) sentences.Add($"{(column < columns.Length ? columns[column] : $"Column {column + 1}")}: write the carry {carry}.");
+        return $"<think>{string.Join(" ", sentences)} So {a}+{b}={a + b}.</think> <answer>{a + b}</answer>";
+    }
+
+    /// <summary>The readable worked solution of an addition problem of this corpus's task, as a completion (leading space as in <see cref="Completion"/>).</summary>
+    public static string ReadableCompletion(TaskItem item)
+    {
+        var (a, b) = Operands(item);
+        return " " + ReadableAddition(a, b);
+    }
+
     /// <summary>The sum with every carry forgotten (47+38 → 75): the typical wrong bare answer.</summary>
     public static long CarrylessSum(long a, long b)
     {

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Aha.Data;
+using Aha.Tasks;
 using Aha.Tokenizer;
 
 namespace Aha.Training;
@@ -26,16 +27,31 @@ public sealed class ChatBatchSource : IBatchSource
     /// <param name="conversations">Each must contain an assistant message; rows longer than <paramref name="maxLength"/> + 1 tokens are truncated.</param>
     /// <param name="tokenizer">The model's tokenizer: its chat template and padding id.</param>
     public ChatBatchSource(ITokenizer tokenizer, IEnumerable<IReadOnlyList<ChatMessage>> conversations, int batchSize, int maxLength, long seed)
+        : this((tokenizer ?? throw new ArgumentNullException(nameof(tokenizer))).PadId, conversations.Select(tokenizer.EncodeChatForTraining), batchSize, maxLength, seed)
     {
-        ArgumentNullException.ThrowIfNull(tokenizer);
+    }
+
+    /// <summary>Rows already encoded, each with its per-id completion mask (e.g. <see cref="Encode"/>'s prompt-template rows).</summary>
+    public ChatBatchSource(int padId, IEnumerable<(int[] Ids, bool[] IsCompletion)> rows, int batchSize, int maxLength, long seed)
+    {
         if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batch size must be positive.");
         if (maxLength < 2) throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength, "sequence length must be at least 2.");
-        _rows = conversations.Select(tokenizer.EncodeChatForTraining)
-            .Select(r => (Ids: r.Ids.Take(maxLength + 1).ToArray(), Scored: r.IsCompletion.Take(maxLength + 1).ToArray()))
-            .ToList();
+        _rows = rows.Select(r => (Ids: r.Ids.Take(maxLength + 1).ToArray(), Scored: r.IsCompletion.Take(maxLength + 1).ToArray())).ToList();
         if (_rows.Count == 0) throw new ArgumentException("the SFT data has no conversations; give at least one row.");
-        (_batchSize, _seed, _pad) = (batchSize, seed, tokenizer.PadId);
+        (_batchSize, _seed, _pad) = (batchSize, seed, padId);
         _order = Order(0);
+    }
+
+    /// <summary>
+    /// One SFT row in the prompt template RL and evaluation use (<see cref="PromptSpec.For"/>), scored on the completion only:
+    /// text templates are the prompt's ids, then the completion's and EOS; the chat template renders the assistant turn itself.
+    /// </summary>
+    public static (int[] Ids, bool[] IsCompletion) Encode(ITokenizer tokenizer, ITask task, TaskItem item, string completion, PromptStyle style)
+    {
+        if (style == PromptStyle.Chat) return tokenizer.EncodeChatForTraining([.. Prompts.Messages(item.Prompt), new ChatMessage("assistant", completion)]);
+        var prompt = PromptSpec.For(tokenizer, task, item, style).Ids;
+        int[] answer = tokenizer.EosId is { } eos ? [.. tokenizer.Encode(completion), eos] : tokenizer.Encode(completion);
+        return ([.. prompt, .. answer], [.. Enumerable.Repeat(false, prompt.Length), .. Enumerable.Repeat(true, answer.Length)]);
     }
 
     /// <summary>Conversations per epoch.</summary>
