@@ -2,17 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Aha.Checkpoints;
-using Aha.Data;
-using Aha.Eval;
-using Aha.Model;
-using Aha.Preferences;
 using Aha.Reports;
-using Aha.Tasks;
-using Aha.Tasks.Arithmetic;
-using Aha.Tasks.Rewards;
-using Aha.Tokenizer;
-using Aha.Training;
-using TorchSharp;
 
 namespace Aha.Pipeline;
 
