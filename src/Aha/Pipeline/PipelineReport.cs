@@ -41,6 +41,18 @@ public static class PipelineReport
                 Pct(s.Metrics.ThinkFraction), Pct(s.Metrics.FormatFraction), Num(s.Metrics.Language, "F3"), Pct(s.Metrics.GeneralAccuracy),
                 Pct(s.Metrics.GeneralThink), ReportMarkdown.Duration(s.Seconds) + (s.Skipped ? " (earlier run)" : ""),
             }));
+        if (result.Stages.Count > 0)
+        {
+            IReadOnlyList<(double X, double Y)> Series(Func<StageMetrics, double?> value) =>
+                result.Stages.Select(s => ((double)s.Stage, value(s.Metrics) ?? double.NaN)).ToList();
+            var figure = ReportPlots.Curves(dir, "stages.png", "held-out numbers after each stage", "The model after each stage (0 = base)", "share of held-out problems",
+            [
+                ("reasoning accuracy (greedy)", Series(m => m.Accuracy), false), ($"pass@{k}", Series(m => m.PassAtK), false),
+                ("think share", Series(m => m.ThinkFraction), false), ("format share", Series(m => m.FormatFraction), false),
+                ("general accuracy", Series(m => m.GeneralAccuracy), false), ("general think share", Series(m => m.GeneralThink), false),
+            ], xLabel: "stage");
+            md.AppendLine($"![{figure.Caption}]({figure.File})").AppendLine();
+        }
         if (result.Interrupted) md.AppendLine($"**Interrupted** after {result.Stages.Count} of {R1Pipeline.StageNames.Count} stages; rerun the same command to continue.").AppendLine();
         md.AppendLine("## What each stage did").AppendLine();
         foreach (var s in result.Stages)
