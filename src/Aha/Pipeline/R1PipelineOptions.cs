@@ -23,8 +23,8 @@ public sealed record R1PipelineOptions
     /// <summary>The base model built when no <c>--base</c> is given: the demo's pretraining (shape, steps, corpus, seed).</summary>
     public DemoOptions Base { get; init; } = DemoOptions.Full;
     public PromptStyle PromptStyle { get; init; } = PromptStyle.Short;
-    /// <summary>Longest completion in every stage's sampling and evaluation (the readable traces are ~110 byte tokens).</summary>
-    public int MaxCompletionTokens { get; init; } = 160;
+    /// <summary>Longest completion in every stage's sampling and evaluation (the readable traces are 100–155 byte tokens).</summary>
+    public int MaxCompletionTokens { get; init; } = 176;
 
     // Stage 1: cold start.
     public ColdStartSource ColdStart { get; init; } = ColdStartSource.Builtin;
@@ -45,7 +45,7 @@ public sealed record R1PipelineOptions
     /// <summary>At most this many distinct accepted samples per prompt.</summary>
     public int KeepPerPrompt { get; init; } = 2;
     public double RejectionTemperature { get; init; } = 0.8;
-    public ReadabilityFilter Readability { get; init; } = new(MaxTokens: 150); // the longest readable trace (99+99) is 147 byte tokens with its stop
+    public ReadabilityFilter Readability { get; init; } = new(MaxTokens: 160); // the longest readable trace (99+99) is 155 byte tokens with its stop
     /// <summary>Non-reasoning rows (general prompts with plain answers) added to the kept samples (R1: ~200k beside ~600k).</summary>
     public int NonReasoningRows { get; init; } = 128;
     public int RetrainEpochs { get; init; } = 3;
@@ -78,17 +78,18 @@ public sealed record R1PipelineOptions
     public static R1PipelineOptions Quick { get; } = new()
     {
         Base = DemoOptions.Quick,
-        ReasoningRl = Rl(steps: 15), AllScenarioRl = Rl(steps: 15),
+        ReasoningRl = Rl(steps: 15) with { PromptsPerStep = 8 }, AllScenarioRl = Rl(steps: 15) with { PromptsPerStep = 8 },
+        RejectionPrompts = 128, NonReasoningRows = 96,
         EvalProblems = 100, GeneralEvalProblems = 50,
     };
 
     static LanguageModelTrainerOptions Sft(int steps) => new()
     {
-        Steps = steps, BatchSize = 16, SequenceLength = 200, LearningRate = 1e-3, WarmupSteps = Math.Min(20, steps / 10),
+        Steps = steps, BatchSize = 16, SequenceLength = 224, LearningRate = 1e-3, WarmupSteps = Math.Min(20, steps / 10),
         EvalEvery = 0, SaveEvery = 0, LogEvery = 25, Seed = 42,
     };
 
-    static GrpoOptions Rl(int steps) => new() { Steps = steps, SaveEvery = 0, MaxCompletionTokens = 160, Seed = 42 };
+    static GrpoOptions Rl(int steps) => new() { Steps = steps, SaveEvery = 0, Seed = 42 }; // template, completion limit and seed come from the pipeline
 
     public R1PipelineOptions Validate()
     {

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json.Nodes;
 using Aha.Checkpoints;
 using Aha.Eval;
@@ -21,8 +20,11 @@ public sealed record StageMetrics(
     double Accuracy, int K, double? PassAtK, double? MajAtK, double? MeanTokens, double ThinkFraction, double FormatFraction,
     double Language, double TruncatedFraction, double ReflectiveWords, double GeneralAccuracy, double GeneralThink, double? GeneralMeanTokens)
 {
-    public static string Line(StageMetrics m) => string.Create(CultureInfo.InvariantCulture,
-        $"acc {m.Accuracy:P1} | pass@{m.K} {m.PassAtK:P1} | maj@{m.K} {m.MajAtK:P1} | len {m.MeanTokens:F1} | think {m.ThinkFraction:P0} | format {m.FormatFraction:P0} | lang {m.Language:F3} | general acc {m.GeneralAccuracy:P1}, think {m.GeneralThink:P0}");
+    public static string Line(StageMetrics m) =>
+        $"acc {Pct(m.Accuracy)} | pass@{m.K} {Pct(m.PassAtK)} | maj@{m.K} {Pct(m.MajAtK)} | len {ReportMarkdown.Number(m.MeanTokens ?? double.NaN, "F1")} | think {Pct(m.ThinkFraction)} | " +
+        $"format {Pct(m.FormatFraction)} | lang {ReportMarkdown.Number(m.Language, "F3")} | general acc {Pct(m.GeneralAccuracy)}, think {Pct(m.GeneralThink)}";
+
+    static string Pct(double? share) => ReportMarkdown.Percent(share ?? double.NaN);
 }
 
 /// <summary>What every stage shares: the run's options, log and cancellation, the tasks, and the one held-out evaluation.</summary>
@@ -56,7 +58,7 @@ sealed class StageContext(string dir, R1PipelineOptions options, Action<string> 
         var rows = greedy.Samples.Select(s => s.Row).ToList();
         examples =
         [
-            Example(greedy.Samples[0]), Example(greedy.Samples.FirstOrDefault(s => !s.Correct) ?? greedy.Samples[^1]), Example(general.Samples[0]),
+            Example(greedy.Samples.FirstOrDefault(s => s.Correct) ?? greedy.Samples[0]), Example(greedy.Samples.FirstOrDefault(s => !s.Correct) ?? greedy.Samples[^1]), Example(general.Samples[0]),
         ];
         return new StageMetrics(
             m.Accuracy, o.Samples, sampled is null ? null : m.PassAtK.GetValueOrDefault(o.Samples), sampled is null ? null : m.MajAtK.GetValueOrDefault(o.Samples),

@@ -69,7 +69,7 @@ public class R1PipelineTests(R1PipelineTests.Uninterrupted run)
         // Stage 1: the built-in readable examples, all in the fixed format, then SFT.
         var coldStart = Jsonl(Path.Combine(Stage(dir, 1), "cold_start.jsonl"));
         Assert.Equal(Tiny.ColdStartExamples, coldStart.Count);
-        Assert.All(coldStart, r => Assert.Matches(@"^ <think>Units: .* So \d+\+\d+=\d+\.</think> <answer>\d+</answer>$", (string)r["completion"]!));
+        Assert.All(coldStart, r => Assert.Matches(@"^ <think>[\d+=, ]+, so \d+\. Units: .* The sum is \d+\.</think> <answer>\d+</answer>$", (string)r["completion"]!));
         Assert.Contains("stage1-cold-start/sft/", run.Result.Stages[1].Checkpoint.Replace('\\', '/'));
 
         // Stage 2: GRPO with the three rule rewards, logged per column.

@@ -51,10 +51,10 @@ public class ReadabilityFilterTests
     }
 
     [Theory]
-    [InlineData(47, 38, "<think>Units: 7+8=15, write 5, carry 1. Tens: 4+3+1=8, write 8. So 47+38=85.</think> <answer>85</answer>")]
-    [InlineData(12, 30, "<think>Units: 2+0=2, write 2. Tens: 1+3=4, write 4. So 12+30=42.</think> <answer>42</answer>")]
-    [InlineData(95, 17, "<think>Units: 5+7=12, write 2, carry 1. Tens: 9+1+1=11, write 1, carry 1. Hundreds: write the carry 1. So 95+17=112.</think> <answer>112</answer>")]
-    public void The_readable_format_names_each_column_and_ends_with_a_summary(long a, long b, string expected) =>
+    [InlineData(47, 38, "<think>7+8=15, 4+3+1=8, so 85. Units: 15, write 5, carry 1. Tens: 8, write 8. The sum is 85.</think> <answer>85</answer>")]
+    [InlineData(12, 30, "<think>2+0=2, 1+3=4, so 42. Units: 2, write 2. Tens: 4, write 4. The sum is 42.</think> <answer>42</answer>")]
+    [InlineData(95, 17, "<think>5+7=12, 9+1+1=11, so 112. Units: 12, write 2, carry 1. Tens: 11, write 1, carry 1. Hundreds: carry 1. The sum is 112.</think> <answer>112</answer>")]
+    public void The_readable_format_gives_the_sums_then_names_each_column_and_ends_with_a_summary(long a, long b, string expected) =>
         Assert.Equal(expected, ReasoningCorpus.ReadableAddition(a, b));
 
     [Fact]
