@@ -35,7 +35,7 @@ public static class R1Pipeline
     {
         var o = options.Validate();
         if (fromStage is < 0 or > 4) throw new ArgumentException($"--from-stage {fromStage}: stages are 0 (base) to 4 (all-scenario RL).");
-        CheckSettings(dir, o, basePath);
+        CheckSettings(dir, o, basePath, fromStage, log);
         var total = Stopwatch.StartNew();
         var stages = new List<StageRecord>();
         var context = new StageContext(dir, o, log, cancel);
@@ -100,9 +100,10 @@ public static class R1Pipeline
 
     /// <summary>
     /// Writes <c>pipeline.json</c> (options and base) in a new run folder; in an existing one, refuses other settings by
-    /// name, since done stages were made with the saved ones. A non-empty folder that is not a pipeline run is refused.
+    /// name, since done stages were made with the saved ones, unless <paramref name="fromStage"/> asks to redo stages with
+    /// the new ones (the file is then replaced and the differences logged). A non-empty folder that is not a pipeline run is refused.
     /// </summary>
-    static void CheckSettings(string dir, R1PipelineOptions options, string? basePath)
+    static void CheckSettings(string dir, R1PipelineOptions options, string? basePath, int? fromStage, Action<string> log)
     {
         RunFolder.EnsureWritable(dir);
         var settings = new JsonObject
@@ -115,9 +116,15 @@ public static class R1Pipeline
         {
             var saved = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new InvalidDataException($"{path} is not a JSON object; delete the run folder or choose another --out.");
             var differ = Differences(saved, settings, "").ToList();
+            if (differ.Count > 0 && fromStage is not null)
+            {
+                log($"--from-stage {fromStage}: redoing it and the stages after it with changed settings ({string.Join("; ", differ)}); earlier stages keep theirs");
+                Durable.ReplaceText(path, settings.ToJsonString(Json) + "\n");
+                return;
+            }
             if (differ.Count > 0)
                 throw new ArgumentException($"{dir} is a pipeline run made with other settings ({string.Join("; ", differ.Take(5))}); " +
-                    "rerun with the same options to continue it, or choose another --out.");
+                    "rerun with the same options to continue it, pass --from-stage N to redo stage N on with the new ones, or choose another --out.");
             return;
         }
         if (Directory.EnumerateFileSystemEntries(dir).Any())

@@ -48,7 +48,8 @@ public sealed record R1PipelineOptions
     public ReadabilityFilter Readability { get; init; } = new(MaxTokens: 160); // the longest readable trace (99+99) is 155 byte tokens with its stop
     /// <summary>Non-reasoning rows (general prompts with plain answers) added to the kept samples (R1: ~200k beside ~600k).</summary>
     public int NonReasoningRows { get; init; } = 128;
-    public int RetrainEpochs { get; init; } = 3;
+    /// <summary>Epochs over the stage-3 set. More than R1's 2: the set is small (hundreds of rows) and the base needs about as many steps as the cold start to learn the format again.</summary>
+    public int RetrainEpochs { get; init; } = 6;
     public LanguageModelTrainerOptions RetrainSft { get; init; } = Sft(steps: 1); // steps come from the set's size and the epochs
 
     // Stage 4: all-scenario RL.
@@ -79,7 +80,7 @@ public sealed record R1PipelineOptions
     {
         Base = DemoOptions.Quick,
         ReasoningRl = Rl(steps: 15) with { PromptsPerStep = 8 }, AllScenarioRl = Rl(steps: 15) with { PromptsPerStep = 8 },
-        RejectionPrompts = 128, NonReasoningRows = 96,
+        NonReasoningRows = 96,
         EvalProblems = 100, GeneralEvalProblems = 50,
     };
 

@@ -139,7 +139,11 @@ public class R1PipelineTests(R1PipelineTests.Uninterrupted run)
         var redo = R1Pipeline.Run(dir.Path, Tiny, null, 4, _ => { });
         Assert.Equal([true, true, true, true, false], redo.Stages.Select(s => s.Skipped));
         Assert.Equal(second.Stages[4].Metrics, redo.Stages[4].Metrics);
-        Assert.All(R1Pipeline.Run(dir.Path, Tiny, null, null, _ => { }).Stages, s => Assert.True(s.Skipped));
+        // --from-stage also redoes with changed settings, which the run folder keeps from then on.
+        var changed = Tiny with { LabelNoise = 0.3 };
+        Assert.Throws<ArgumentException>(() => R1Pipeline.Run(dir.Path, changed, null, null, _ => { }));
+        Assert.Equal([true, true, true, true, false], R1Pipeline.Run(dir.Path, changed, null, 4, _ => { }).Stages.Select(s => s.Skipped));
+        Assert.All(R1Pipeline.Run(dir.Path, changed, null, null, _ => { }).Stages, s => Assert.True(s.Skipped));
     }
 
     [Fact]
