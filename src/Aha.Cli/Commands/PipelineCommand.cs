@@ -25,12 +25,13 @@ static class PipelineCommand
         var coldStartExamples = new Option<int?>("--cold-start-examples") { Description = "Cold-start examples (default 1000)." };
         var reasoningSteps = new Option<int?>("--reasoning-steps") { Description = "Stage 2 GRPO steps (default 30, quick 15)." };
         var allScenarioSteps = new Option<int?>("--all-scenario-steps") { Description = "Stage 4 GRPO steps (default 30, quick 15)." };
+        var rlLr = new Option<double?>("--rl-lr") { Description = "Learning rate of both GRPO stages (default 1e-4, the demo's)." };
         var template = new Option<string>("--template") { Description = "Prompt template of every stage: short, r1zero or chat (a chat model's own template).", DefaultValueFactory = _ => "short" };
         var seed = new Option<long>("--seed") { Description = "Seed of the whole pipeline.", DefaultValueFactory = _ => 42 };
         var threads = RunOptions.NewThreads();
         var command = new Command("r1", "DeepSeek-R1 at toy scale: cold-start SFT, reasoning RL, rejection sampling + SFT from the base, all-scenario RL (rules + a preference reward model); a report row per stage.")
         {
-            output, quick, baseModel, fromStage, coldStartData, coldStartTeacher, coldStartExamples, reasoningSteps, allScenarioSteps, template, seed, threads,
+            output, quick, baseModel, fromStage, coldStartData, coldStartTeacher, coldStartExamples, reasoningSteps, allScenarioSteps, rlLr, template, seed, threads,
         };
         command.SetAction(r => Cli.Run(() =>
         {
@@ -48,6 +49,7 @@ static class PipelineCommand
             if (r.GetValue(coldStartExamples) is { } n) o = o with { ColdStartExamples = n };
             if (r.GetValue(reasoningSteps) is { } rs) o = o with { ReasoningRl = o.ReasoningRl with { Steps = rs } };
             if (r.GetValue(allScenarioSteps) is { } a) o = o with { AllScenarioRl = o.AllScenarioRl with { Steps = a } };
+            if (r.GetValue(rlLr) is { } lr) o = o with { ReasoningRl = o.ReasoningRl with { LearningRate = lr }, AllScenarioRl = o.AllScenarioRl with { LearningRate = lr } };
             o.Validate();
             RunOptions.InitializeTorch(r, threads);
             string dir = r.GetValue(output)!;

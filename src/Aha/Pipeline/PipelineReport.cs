@@ -57,7 +57,7 @@ public static class PipelineReport
         md.AppendLine("## What each stage did").AppendLine();
         foreach (var s in result.Stages)
         {
-            md.AppendLine($"### Stage {s.Stage}: {Titles[s.Stage]}").AppendLine();
+            md.AppendLine($"### Stage {s.Stage}: {Titles[s.Stage].TrimStart('0', '1', '2', '3', '4', ' ')}").AppendLine();
             md.AppendLine($"Checkpoint `{s.Checkpoint}`.").AppendLine();
             var details = (JsonObject)s.Details.DeepClone();
             if (details["rejected"] is JsonObject rejected)
