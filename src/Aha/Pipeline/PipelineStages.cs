@@ -123,9 +123,10 @@ static class Stages
         var (model, checkpoint) = ModelLoader.OpenAndLoad(basePath);
         using var _ = model;
         var rows = set.Select(s => ChatBatchSource.Encode(checkpoint.Tokenizer, s.Task, s.Item, s.Completion, o.PromptStyle)).ToList();
-        int steps = (int)Math.Ceiling((double)rows.Count * o.RetrainEpochs / o.RetrainSft.BatchSize);
+        // At least the cold start's steps: the base needs about that many to learn the format again, whatever number of traces survive.
+        int steps = Math.Max(o.ColdStartSft.Steps, (int)Math.Ceiling((double)rows.Count * o.RetrainEpochs / o.RetrainSft.BatchSize));
         var sft = o.RetrainSft with { Steps = steps, WarmupSteps = Math.Min(o.RetrainSft.WarmupSteps, steps / 10) };
-        c.Log($"SFT of the base ({checkpoint.Directory}) on {kept.Count} kept + {general.Count} non-reasoning rows, {o.RetrainEpochs} epochs = {steps} steps");
+        c.Log($"SFT of the base ({checkpoint.Directory}) on {kept.Count} kept + {general.Count} non-reasoning rows, {steps} steps (≥ {o.RetrainEpochs} epochs, ≥ the cold start's {o.ColdStartSft.Steps})");
         string? done = c.Sft(model, checkpoint.Tokenizer, rows, sft, Path.Combine(folder, "sft"), "rejection_sft");
         var filters = new JsonObject(tally.Rejected.Select(r => KeyValuePair.Create(r.Key, (JsonNode?)r.Value)));
         return done is null ? null : (done, new JsonObject

@@ -48,7 +48,7 @@ public sealed record R1PipelineOptions
     public ReadabilityFilter Readability { get; init; } = new(MaxTokens: 160); // the longest readable trace (99+99) is 155 byte tokens with its stop
     /// <summary>Non-reasoning rows (general prompts with plain answers) added to the kept samples (R1: ~200k beside ~600k).</summary>
     public int NonReasoningRows { get; init; } = 128;
-    /// <summary>Epochs over the stage-3 set. More than R1's 2: the set is small (hundreds of rows) and the base needs about as many steps as the cold start to learn the format again.</summary>
+    /// <summary>Epochs over the stage-3 set (the SFT runs at least the cold start's steps too). More than R1's 2: the set is small (hundreds of rows).</summary>
     public int RetrainEpochs { get; init; } = 6;
     public LanguageModelTrainerOptions RetrainSft { get; init; } = Sft(steps: 1); // steps come from the set's size and the epochs
 
