@@ -25,6 +25,7 @@ foreach (var command in new[]
     MergeCommand.Create(),
     ExportCommand.Create(),
     DemoCommand.Create(),
+    PipelineCommand.Create(),
     BenchCommand.Create(),
     TokenizeCommand.Create(),
 })

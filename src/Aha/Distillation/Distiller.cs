@@ -5,6 +5,7 @@ using Aha.Eval;
 using Aha.Remote;
 using Aha.Tasks;
 using Aha.Tokenizer;
+using Aha.Training;
 
 namespace Aha.Distillation;
 
@@ -91,15 +92,8 @@ public static class Distiller
     /// first when the completion has none, as the R1 template writes "Assistant: &lt;think&gt;"). Chat: the R1 conversation
     /// through the tokenizer's chat template, the assistant turn scored.
     /// </summary>
-    public static (int[] Ids, bool[] IsCompletion) Encode(ITokenizer tokenizer, ITask task, TaskItem item, string completion, PromptStyle style)
-    {
-        if (style == PromptStyle.Chat)
-            return tokenizer.EncodeChatForTraining([.. Prompts.Messages(item.Prompt), new ChatMessage("assistant", completion)]);
-        int[] prompt = PromptSpec.For(tokenizer, task, item, style).Ids;
-        int[] answer = tokenizer.Encode(Separated(completion), addSpecialTokens: false);
-        int[] ids = tokenizer.EosId is { } eos ? [.. prompt, .. answer, eos] : [.. prompt, .. answer];
-        return (ids, [.. Enumerable.Repeat(false, prompt.Length), .. Enumerable.Repeat(true, ids.Length - prompt.Length)]);
-    }
+    public static (int[] Ids, bool[] IsCompletion) Encode(ITokenizer tokenizer, ITask task, TaskItem item, string completion, PromptStyle style) =>
+        ChatBatchSource.Encode(tokenizer, task, item, style == PromptStyle.Chat ? completion : Separated(completion), style);
 
     static string Separated(string completion) => completion.Length > 0 && !char.IsWhiteSpace(completion[0]) ? " " + completion : completion;
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Aha.Data;
+using Aha.Tasks;
 using Aha.Tokenizer;
 
 namespace Aha.Training;
@@ -45,14 +46,6 @@ public sealed class ChatBatchSource : IBatchSource
         _order = Order(0);
     }
 
-    ChatBatchSource(List<(int[] Ids, bool[] Scored)> rows, int pad, int batchSize, long seed)
-    {
-        if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batch size must be positive.");
-        if (rows.Count == 0) throw new ArgumentException("the SFT data has no rows; give at least one.");
-        (_rows, _batchSize, _seed, _pad) = (rows, batchSize, seed, pad);
-        _order = Order(0);
-    }
-
     /// <summary>
     /// Plain-text prompt-completion rows (TRL's non-conversational form): the prompt's ids, then the completion's, scored on
     /// the completion only; rows longer than <paramref name="maxLength"/> + 1 lose the prompt's start.
@@ -61,14 +54,27 @@ public sealed class ChatBatchSource : IBatchSource
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
         if (maxLength < 2) throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength, "sequence length must be at least 2.");
-        var encoded = rows.Select(r =>
+        var kept = rows.Select(r =>
         {
             int[] ids = [.. r.Prompt, .. r.Completion];
             bool[] scored = [.. r.Prompt.Select(_ => false), .. r.Completion.Select(_ => true)];
             int skip = Math.Max(0, ids.Length - (maxLength + 1));
             return (ids[skip..], scored[skip..]);
-        }).ToList();
-        return new ChatBatchSource(encoded, tokenizer.PadId, batchSize, seed);
+        });
+        return new ChatBatchSource(kept, tokenizer.PadId, batchSize, maxLength, seed);
+    }
+
+    /// <summary>
+    /// One SFT row in the prompt template RL and evaluation use (<see cref="PromptSpec.For"/>), scored on the completion only:
+    /// text templates are the prompt's ids, then the completion's and EOS; the chat template renders the assistant turn itself.
+    /// </summary>
+    public static (int[] Ids, bool[] IsCompletion) Encode(ITokenizer tokenizer, ITask task, TaskItem item, string completion, PromptStyle style)
+    {
+        if (style == PromptStyle.Chat) return tokenizer.EncodeChatForTraining([.. Prompts.Messages(item.Prompt), new ChatMessage("assistant", completion)]);
+        var prompt = PromptSpec.For(tokenizer, task, item, style).Ids;
+        int[] text = tokenizer.Encode(completion, addSpecialTokens: false);
+        int[] answer = tokenizer.EosId is { } eos ? [.. text, eos] : text;
+        return ([.. prompt, .. answer], [.. Enumerable.Repeat(false, prompt.Length), .. Enumerable.Repeat(true, answer.Length)]);
     }
 
     /// <summary>Conversations per epoch.</summary>

@@ -30,23 +30,7 @@ public static class R1ZeroDemo
         var task = TaskRegistry.Addition();
 
         log($"1/4 pretraining a base model{(o.Arch == "llama" ? "" : $" ({Architectures.Describe(o.Arch)})")} on the built-in reasoning corpus ({o.PretrainSteps} steps)");
-        var config = o.BaseModelConfig();
-        torch.manual_seed(o.Seed);
-        var model = new LlamaModel(config);
-        var tokenizer = ModelPresets.Tokenizer(config);
-        var pretrain = new LanguageModelTrainerOptions
-        {
-            Steps = o.PretrainSteps, BatchSize = o.PretrainBatch, SequenceLength = o.SequenceLength, LearningRate = o.PretrainLearningRate,
-            WarmupSteps = Math.Min(30, o.PretrainSteps / 10), EvalEvery = 0, SaveEvery = 0, LogEvery = 50, Seed = o.Seed,
-        };
-        var source = new PackedBatchSource(tokenizer, BuiltinCorpus.Documents("reasoning", TaskSplit.Train, o.Seed), pretrain.BatchSize, pretrain.SequenceLength, o.Seed);
-        var pre = new LanguageModelTrainer(model, tokenizer, pretrain, source)
-        {
-            RunDirectory = Path.Combine(dir, "pretrain"),
-            StateTemplate = new TrainingState { Step = 0, Seed = o.Seed, Trainer = "pretrain" }.WithOptions(pretrain).With("corpus", "reasoning"),
-            PeakFlops = Runtime.MatmulPeak.Measure(),
-            Log = log,
-        }.Run(cancel: cancel);
+        var (model, tokenizer, pre) = Pretrain(Path.Combine(dir, "pretrain"), o, log, cancel);
         phases["pretrain"] = Lap(clock);
 
         var problems = ModelEvaluator.Problems(task, o.EvalProblems);
@@ -88,6 +72,33 @@ public static class R1ZeroDemo
         var after = Evaluate("GRPO");
         phases["eval_final"] = Lap(clock);
         return new DemoResult(before.Greedy, before.Sampled, after.Greedy, after.Sampled, steps, phases, total.Elapsed.TotalSeconds, interrupted);
+    }
+
+    /// <summary>
+    /// The demo's base model: a fresh model of <paramref name="options"/>' shape pretrained on the built-in reasoning corpus
+    /// (<see cref="ReasoningCorpus"/>, train split only) into <paramref name="runDir"/>. <c>aha pipeline r1</c> builds its base the same way.
+    /// </summary>
+    public static (LlamaModel Model, Tokenizer.ITokenizer Tokenizer, TrainingResult Result) Pretrain(string runDir, DemoOptions options, Action<string> log, CancellationToken cancel = default)
+    {
+        var o = options.Validate();
+        var config = o.BaseModelConfig();
+        torch.manual_seed(o.Seed);
+        var model = new LlamaModel(config);
+        var tokenizer = ModelPresets.Tokenizer(config);
+        var pretrain = new LanguageModelTrainerOptions
+        {
+            Steps = o.PretrainSteps, BatchSize = o.PretrainBatch, SequenceLength = o.SequenceLength, LearningRate = o.PretrainLearningRate,
+            WarmupSteps = Math.Min(30, o.PretrainSteps / 10), EvalEvery = 0, SaveEvery = 0, LogEvery = 50, Seed = o.Seed,
+        };
+        var source = new PackedBatchSource(tokenizer, BuiltinCorpus.Documents("reasoning", TaskSplit.Train, o.Seed), pretrain.BatchSize, pretrain.SequenceLength, o.Seed);
+        var result = new LanguageModelTrainer(model, tokenizer, pretrain, source)
+        {
+            RunDirectory = runDir,
+            StateTemplate = new TrainingState { Step = 0, Seed = o.Seed, Trainer = "pretrain" }.WithOptions(pretrain).With("corpus", "reasoning"),
+            PeakFlops = Runtime.MatmulPeak.Measure(),
+            Log = log,
+        }.Run(cancel: cancel);
+        return (model, tokenizer, result);
     }
 
     static double Lap(Stopwatch clock)
