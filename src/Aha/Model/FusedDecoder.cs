@@ -52,6 +52,7 @@ internal sealed unsafe class FusedDecoder : IDisposable
         {
             Weights = weights;
             Invalidate();
+            CurrentPlan(); // the bf16 copy is made now, not inside the first timed step
         }
     }
 
@@ -107,7 +108,7 @@ internal sealed unsafe class FusedDecoder : IDisposable
                 float* kc = Pointer(keys), vc = Pointer(values);
                 Norm(x, xn, p.InputNorm, m, c, (float)_c.RmsNormEps);
                 Gemm(isa, bf16, p.Qkv, c, xn, m, qkv, _qkv, parts);
-                for (int r = 0; r < m; r++)
+                ForRows(m, parts, r =>
                 {
                     float* row = qkv + (long)r * _qkv;
                     if (p.QkvBias is not null) for (int j = 0; j < _qkv; j++) row[j] += p.QkvBias[j];
@@ -123,7 +124,7 @@ internal sealed unsafe class FusedDecoder : IDisposable
                         Buffer.MemoryCopy(row + (heads + hh) * d, kc + slot, d * 4L, d * 4L);
                         Buffer.MemoryCopy(row + (heads + kvHeads + hh) * d, vc + slot, d * 4L, d * 4L);
                     }
-                }
+                });
                 int group = heads / kvHeads, pairs = m * heads;
                 int chunk = (pairs + parts - 1) / parts;
                 SpinWorkers.Run(Math.Min(parts, pairs), part =>
@@ -140,12 +141,12 @@ internal sealed unsafe class FusedDecoder : IDisposable
                 AddRows(x, o, p.OBias, m, c);
                 Norm(x, xn, p.PostNorm, m, c, (float)_c.RmsNormEps);
                 Gemm(isa, bf16, p.GateUp, c, xn, m, gu, 2 * _inter, parts);
-                for (int r = 0; r < m; r++)
+                ForRows(m, parts, r =>
                 {
                     float* g = gu + 2L * r * _inter, u = g + _inter, hr = h + (long)r * _inter;
                     if (p.GateUpBias is not null) for (int j = 0; j < 2 * _inter; j++) g[j] += p.GateUpBias[j];
                     for (int j = 0; j < _inter; j++) hr[j] = g[j] / (1f + MathF.Exp(-g[j])) * u[j];
-                }
+                });
                 Gemm(isa, bf16, p.Down, _inter, h, m, o, c, parts);
                 AddRows(x, o, p.DownBias, m, c);
             }
@@ -188,6 +189,21 @@ internal sealed unsafe class FusedDecoder : IDisposable
         using var given = positions.to(ScalarType.Int64).contiguous();
         long* pp = (long*)Pointer(given);
         for (int r = 0; r < m; r++) pos[r] = pp[r];
+    }
+
+    // Rows split over the spin workers once there are enough of them to pay for the hand-off.
+    static void ForRows(int m, int parts, Action<int> row)
+    {
+        if (m < 4 || parts < 2)
+        {
+            for (int r = 0; r < m; r++) row(r);
+            return;
+        }
+        int chunk = (m + parts - 1) / parts;
+        SpinWorkers.Run(parts, part =>
+        {
+            for (int r = part * chunk; r < Math.Min(m, (part + 1) * chunk); r++) row(r);
+        });
     }
 
     static void Gemm(DecodeIsa isa, bool bf16, Projection weights, int k, float* x, int m, float* y, int ldy, int parts)
