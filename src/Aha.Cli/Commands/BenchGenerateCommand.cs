@@ -45,6 +45,7 @@ static class BenchGenerateCommand
                 Enumerable.Range(0, b).Select(i => new GenerationRequest(Enumerable.Range(0, promptLength).Select(_ => random.Next(0, 256)).ToArray(), i)).ToList();
             // No stop tokens: every row generates exactly newTokens, so the token counts are known.
             var sampling = new SamplingOptions { Temperature = 1.0, MaxNewTokens = newTokens };
+            model.FusedDecodeMaxRows = int.MaxValue; // the fused path at every batch size, to compare it with libtorch's
             engine.Generate(Requests(1), sampling with { MaxNewTokens = 4 }); // warm-up
 
             var rows = new List<(string, string)>

@@ -61,7 +61,7 @@ public sealed class LlamaModel : nn.Module
     /// <summary>Logits (B, V) for the last position only: what a decode step needs, skipping the head for the rest.</summary>
     public Tensor LastLogits(Tensor inputIds, Tensor? positionIds = null, Tensor? attentionMask = null, KvCache? cache = null)
     {
-        if (Fused is { } fused && fused.Applies(inputIds, cache)) return fused.Step(inputIds, positionIds, attentionMask, cache!);
+        if (Fused is { } fused && inputIds.shape[0] <= FusedDecodeMaxRows && fused.Applies(inputIds, cache)) return fused.Step(inputIds, positionIds, attentionMask, cache!);
         using var scope = NewDisposeScope();
         var hidden = Hidden(inputIds, positionIds, attentionMask, cache); // (B, T, C)
         return scope.MoveToOuter(Logits(hidden.select(1, hidden.shape[1] - 1)));
@@ -103,6 +103,14 @@ public sealed class LlamaModel : nn.Module
 
     /// <summary>Decode steps the fused path has run (for tests: proof that it ran).</summary>
     internal long FusedSteps => _decoder?.Steps ?? 0;
+
+    /// <summary>
+    /// The most rows a decode step may have to take the fused path (default 16; <c>AHA_FUSED_DECODE_MAX_ROWS</c>). At 64 rows
+    /// libtorch's GEMM was as fast or faster in this session's (loaded) runs, so larger batches — GRPO's 128 rollouts —
+    /// keep libtorch's path until a quiet measurement says otherwise (dev/log/decode.md).
+    /// </summary>
+    public int FusedDecodeMaxRows { get; set; } =
+        int.TryParse(Environment.GetEnvironmentVariable("AHA_FUSED_DECODE_MAX_ROWS"), out int rows) && rows > 0 ? rows : 16;
 
     FusedDecoder? Fused => FusedDecode && Lora is null && _score is null && FusedDecoder.Covers(Config) ? Decoder : null;
 
