@@ -45,6 +45,7 @@ static class BenchGenerateCommand
                 Enumerable.Range(0, b).Select(i => new GenerationRequest(Enumerable.Range(0, promptLength).Select(_ => random.Next(0, 256)).ToArray(), i)).ToList();
             // No stop tokens: every row generates exactly newTokens, so the token counts are known.
             var sampling = new SamplingOptions { Temperature = 1.0, MaxNewTokens = newTokens };
+            model.FusedDecodeMaxRows = int.MaxValue; // the fused path at every batch size, to compare it with libtorch's
             engine.Generate(Requests(1), sampling with { MaxNewTokens = 4 }); // warm-up
 
             var rows = new List<(string, string)>
@@ -61,18 +62,32 @@ static class BenchGenerateCommand
                 ["threads"] = get_num_threads(), ["matmul_peak_flops"] = Math.Round(peak),
                 ["memory_bandwidth_bytes_per_second"] = Math.Round(bandwidth), ["per_op_seconds"] = Math.Round(perOp, 9), ["weight_bytes_per_token"] = weightBytes,
             };
+            // Each batch size decodes the same requests three ways, back to back: the fused path with fp32 weights (the default),
+            // libtorch's path (AHA_FUSED_DECODE=0), and the fused path with a bf16 weight copy; the same-run ratios are what count.
             foreach (int b in sizes)
             {
                 var requests = Requests(b);
+                double Timed(bool fused, DecodeWeights weights)
+                {
+                    (model.FusedDecode, model.DecodeWeights) = (fused, weights);
+                    var clock = Stopwatch.StartNew();
+                    engine.Generate(requests, sampling);
+                    return (double)b * newTokens / clock.Elapsed.TotalSeconds;
+                }
+                double libtorch = Timed(false, DecodeWeights.Float32), bf16 = Timed(true, DecodeWeights.BFloat16);
+                model.DecodeWeights = DecodeWeights.Float32;
                 engine.Profile = new DecodeProfile();
                 var clock = Stopwatch.StartNew();
                 engine.Generate(requests, sampling);
                 double tokensPerSecond = (double)b * newTokens / clock.Elapsed.TotalSeconds;
+                rows.Add(($"tokens/s at batch {b}: libtorch path / fused bf16", $"{libtorch:N0} / {bf16:N0} (fused fp32 ÷ libtorch {tokensPerSecond / libtorch:F2}×, bf16 ÷ fp32 {bf16 / tokensPerSecond:F2}×)"));
+                json[$"tokens_per_second_b{b}_libtorch"] = Math.Round(libtorch, 1);
+                json[$"tokens_per_second_b{b}_bf16"] = Math.Round(bf16, 1);
                 double mfu = Math.Min(1, tokensPerSecond * flopsPerToken / peak); // above 1 only with a stale peak
                 var profile = engine.Profile;
                 double modelMs = profile.ModelSeconds * 1000 / profile.Steps, samplingMs = profile.SamplingSeconds * 1000 / profile.Steps;
                 double tensors = (double)profile.TensorsCreated / profile.Steps;
-                rows.Add(($"tokens/s at batch {b}", $"{tokensPerSecond:N0} (MFU {mfu:P1})"));
+                rows.Add(($"tokens/s at batch {b} (fused, fp32)", $"{tokensPerSecond:N0} (MFU {mfu:P1})"));
                 rows.Add(($"  decode step: model / sampling", $"{modelMs:F2} / {samplingMs:F2} ms, {tensors:N0} tensors"));
                 json[$"tokens_per_second_b{b}"] = Math.Round(tokensPerSecond, 1);
                 json[$"mfu_b{b}"] = Math.Round(mfu, 4);
@@ -85,6 +100,9 @@ static class BenchGenerateCommand
                 rows.Add(("  bandwidth bound at batch 1", $"{boundMs:F2} ms/token: reached {boundMs / stepMs:P0} of it ({stepMs:F2} ms/token)"));
                 rows.Add(("  op floor at batch 1", $"{tensors:N0} ops × {perOp * 1e6:F1} µs = {floorMs:F2} ms/token"));
                 json["bandwidth_bound_fraction_b1"] = Math.Round(boundMs / stepMs, 4);
+                double libtorchMs = 1000 / json["tokens_per_second_b1_libtorch"]!.GetValue<double>();
+                rows.Add(("  … libtorch path", $"reached {boundMs / libtorchMs:P0} of it ({libtorchMs:F2} ms/token)"));
+                json["bandwidth_bound_fraction_b1_libtorch"] = Math.Round(boundMs / libtorchMs, 4);
                 json["op_floor_ms_b1"] = Math.Round(floorMs, 3);
             }
             engine.Profile = null;

@@ -58,6 +58,9 @@ public sealed class KvCache : IDisposable
         return (_keys[layer].narrow(2, 0, Length + t), _values[layer].narrow(2, 0, Length + t));
     }
 
+    /// <summary>Layer <paramref name="layer"/>'s whole key and value buffers (B, Hkv, capacity, D), for the fused decode path to write in place.</summary>
+    internal (Tensor Keys, Tensor Values) Buffers(int layer) => (_keys[layer], _values[layer]);
+
     /// <summary>Marks <paramref name="tokens"/> more slots filled; called once per forward after every layer appended.</summary>
     internal void Advance(int tokens) => Length += tokens;
 

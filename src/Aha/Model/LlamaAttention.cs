@@ -41,6 +41,9 @@ internal sealed class LlamaAttention : Attention
     /// <summary>The four projections by Hugging Face module name: what LoRA can target and merge into.</summary>
     public IEnumerable<(string Name, Linear Layer)> Projections => [("q_proj", _q), ("k_proj", _k), ("v_proj", _v), ("o_proj", _o)];
 
+    /// <summary>The weights the fused decode path reads.</summary>
+    internal (Linear Q, Linear K, Linear V, Linear O, RmsNorm? QNorm, RmsNorm? KNorm) Parts => (_q, _k, _v, _o, _qNorm, _kNorm);
+
     public override Tensor forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, KvCache? cache)
     {
         using var scope = NewDisposeScope();

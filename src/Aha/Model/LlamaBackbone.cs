@@ -45,6 +45,8 @@ internal sealed class LlamaBackbone : nn.Module
     }
 
     public int MtpDepth => _mtp.Length;
+    internal RmsNorm Norm => _norm;
+    internal RotaryEmbedding Rotary => _rotary;
 
     /// <summary>Final-normed hidden states (B, T, C); appends this call's keys and values to <paramref name="cache"/>.</summary>
     public Tensor forward(Tensor inputIds, Tensor? positionIds, Tensor? attentionMask, KvCache? cache, RouterLosses? losses = null)

@@ -29,6 +29,9 @@ internal sealed class LlamaDecoderLayer : nn.Module
     /// <summary>The feed-forward block: a dense <see cref="LlamaMlp"/> or DeepSeekMoE.</summary>
     public nn.Module<Tensor, Tensor> FeedForward => _mlp;
 
+    internal RmsNorm InputNorm => _inputNorm;
+    internal RmsNorm PostAttentionNorm => _postAttentionNorm;
+
     /// <summary>The MoE block of this layer, if it has one.</summary>
     public DeepSeekMoe? Moe => _mlp as DeepSeekMoe;
 

@@ -28,6 +28,9 @@ internal sealed class LlamaMlp : nn.Module<Tensor, Tensor>
     /// <summary>The three projections by Hugging Face module name: what LoRA can target and merge into.</summary>
     public IEnumerable<(string Name, Linear Layer)> Projections => [("gate_proj", _gate), ("up_proj", _up), ("down_proj", _down)];
 
+    /// <summary>The weights the fused decode path reads.</summary>
+    internal (Linear Gate, Linear Up, Linear Down) Parts => (_gate, _up, _down);
+
     public override Tensor forward(Tensor x /* (…, C) */)
     {
         using var scope = NewDisposeScope();

@@ -61,10 +61,58 @@ public sealed class LlamaModel : nn.Module
     /// <summary>Logits (B, V) for the last position only: what a decode step needs, skipping the head for the rest.</summary>
     public Tensor LastLogits(Tensor inputIds, Tensor? positionIds = null, Tensor? attentionMask = null, KvCache? cache = null)
     {
+        if (Fused is { } fused && inputIds.shape[0] <= FusedDecodeMaxRows && fused.Applies(inputIds, cache)) return fused.Step(inputIds, positionIds, attentionMask, cache!);
         using var scope = NewDisposeScope();
         var hidden = Hidden(inputIds, positionIds, attentionMask, cache); // (B, T, C)
         return scope.MoveToOuter(Logits(hidden.select(1, hidden.shape[1] - 1)));
     }
+
+    /// <summary>
+    /// Decode steps (one new token per row over a cache, no autograd, CPU) of llama/qwen2/qwen3/mistral models run as one
+    /// fused C# pass (<see cref="FusedDecoder"/>) instead of hundreds of libtorch calls; on by default, off with
+    /// <c>AHA_FUSED_DECODE=0</c> or by setting this false. DeepSeek-V3 models, LoRA-attached models and everything else
+    /// take libtorch's path either way.
+    /// </summary>
+    public bool FusedDecode { get; set; } = Environment.GetEnvironmentVariable("AHA_FUSED_DECODE") != "0";
+
+    /// <summary>The fused path's instruction set (default: the widest the CPU has; <c>AHA_DECODE_ISA</c>=portable|avx2|avx512 pins one).</summary>
+    public DecodeIsa DecodeIsa
+    {
+        get => Decoder.Isa;
+        set => Decoder.Isa = value;
+    }
+
+    /// <summary>
+    /// The weights the fused path streams: the model's fp32 tensors (default), or a bf16 copy made now — half the bytes a
+    /// token, logits within bf16 rounding of fp32. The copy does not follow later weight changes: set it again after training.
+    /// </summary>
+    public DecodeWeights DecodeWeights
+    {
+        get => Decoder.Weights;
+        set => Decoder.Use(value);
+    }
+
+    FusedDecoder? _decoder;
+    FusedDecoder Decoder => _decoder ??= new FusedDecoder(_model, Config, () => _lmHead?.weight ?? _model.EmbedTokens.Weight)
+    {
+        Isa = Environment.GetEnvironmentVariable("AHA_DECODE_ISA") is { Length: > 0 } isa
+            ? Enum.TryParse<DecodeIsa>(isa, ignoreCase: true, out var chosen) && DecodeKernels.Available.Contains(chosen) ? chosen
+                : throw new ArgumentException($"AHA_DECODE_ISA='{isa}': this CPU runs {string.Join(", ", DecodeKernels.Available)}; set one of those or unset it.")
+            : DecodeKernels.Best,
+    };
+
+    /// <summary>Decode steps the fused path has run (for tests: proof that it ran).</summary>
+    internal long FusedSteps => _decoder?.Steps ?? 0;
+
+    /// <summary>
+    /// The most rows a decode step may have to take the fused path (default 16; <c>AHA_FUSED_DECODE_MAX_ROWS</c>). At 64 rows
+    /// libtorch's GEMM was as fast or faster in this session's (loaded) runs, so larger batches — GRPO's 128 rollouts —
+    /// keep libtorch's path until a quiet measurement says otherwise (dev/log/decode.md).
+    /// </summary>
+    public int FusedDecodeMaxRows { get; set; } =
+        int.TryParse(Environment.GetEnvironmentVariable("AHA_FUSED_DECODE_MAX_ROWS"), out int rows) && rows > 0 ? rows : 16;
+
+    FusedDecoder? Fused => FusedDecode && Lora is null && _score is null && FusedDecoder.Covers(Config) ? Decoder : null;
 
     /// <summary>Final-normed hidden states (B, T, C), before the head; same arguments as <see cref="forward"/>.</summary>
     public Tensor Hidden(Tensor inputIds, Tensor? positionIds = null, Tensor? attentionMask = null, KvCache? cache = null) =>
@@ -219,7 +267,11 @@ public sealed class LlamaModel : nn.Module
 
     protected override void Dispose(bool disposing)
     {
-        if (disposing) Lora?.Dispose();
+        if (disposing)
+        {
+            Lora?.Dispose();
+            _decoder?.Dispose();
+        }
         base.Dispose(disposing);
     }
 

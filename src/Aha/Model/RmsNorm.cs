@@ -18,6 +18,9 @@ internal sealed class RmsNorm : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    internal Tensor Weight => _weight;
+    internal double Eps => _eps;
+
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();

@@ -60,20 +60,27 @@ internal sealed class RotaryEmbedding : IDisposable
     /// </summary>
     public (Tensor Cos, Tensor SignedSin) Lookup(Tensor positionIds /* (B, T) */, long maxPosition, ScalarType dtype)
     {
-        if (maxPosition >= _cos.shape[0] || _cos.device_type != positionIds.device_type || _cos.device_index != positionIds.device_index)
-        {
-            // Positions past max_position_embeddings are legal in Hugging Face too; grow to the next power of two.
-            long length = Math.Max(_cos.shape[0], 1L << (int)Math.Ceiling(Math.Log2(maxPosition + 1)));
-            _cos.Dispose();
-            _sin.Dispose();
-            (_cos, _sin) = Tables((int)length, positionIds.device);
-        }
+        Covering(maxPosition, positionIds.device);
         using var scope = NewDisposeScope();
         long b = positionIds.shape[0], t = positionIds.shape[1];
         var flat = positionIds.reshape(-1);
         var cos = _cos.index_select(0, flat).view(b, 1, t, _headDim).to(dtype); // angles in float32, like Hugging Face, then cast
         var sin = _sin.index_select(0, flat).view(b, 1, t, _headDim).to(dtype);
         return (scope.MoveToOuter(cos), scope.MoveToOuter(sin));
+    }
+
+    /// <summary>The whole float32 tables (L, D), grown to hold <paramref name="maxPosition"/>: what the fused decode path reads.</summary>
+    internal (Tensor Cos, Tensor SignedSin) Covering(long maxPosition, Device device)
+    {
+        if (maxPosition >= _cos.shape[0] || _cos.device_type != device.type || _cos.device_index != device.index)
+        {
+            // Positions past max_position_embeddings are legal in Hugging Face too; grow to the next power of two.
+            long length = Math.Max(_cos.shape[0], 1L << (int)Math.Ceiling(Math.Log2(maxPosition + 1)));
+            _cos.Dispose();
+            _sin.Dispose();
+            (_cos, _sin) = Tables((int)length, device);
+        }
+        return (_cos, _sin);
     }
 
     /// <summary>
