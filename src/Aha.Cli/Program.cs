@@ -20,6 +20,7 @@ foreach (var command in new[]
     DpoCommand.Create(),
     RmCommand.Create(),
     PpoCommand.Create(),
+    CompareCommand.Create(),
     MergeCommand.Create(),
     ExportCommand.Create(),
     DemoCommand.Create(),

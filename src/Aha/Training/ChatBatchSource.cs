@@ -26,15 +26,18 @@ public sealed class ChatBatchSource : IBatchSource
     /// <param name="conversations">Each must contain an assistant message; rows longer than <paramref name="maxLength"/> + 1 tokens are truncated.</param>
     /// <param name="tokenizer">The model's tokenizer: its chat template and padding id.</param>
     public ChatBatchSource(ITokenizer tokenizer, IEnumerable<IReadOnlyList<ChatMessage>> conversations, int batchSize, int maxLength, long seed)
+        : this(conversations.Select((tokenizer ?? throw new ArgumentNullException(nameof(tokenizer))).EncodeChatForTraining), tokenizer.PadId, batchSize, maxLength, seed)
     {
-        ArgumentNullException.ThrowIfNull(tokenizer);
+    }
+
+    /// <summary>Rows already encoded: ids and which of them are completion tokens (e.g. a plain-text prompt and its completion, as <c>aha compare</c>'s SFT route builds them).</summary>
+    public ChatBatchSource(IEnumerable<(int[] Ids, bool[] IsCompletion)> rows, int padId, int batchSize, int maxLength, long seed)
+    {
         if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batch size must be positive.");
         if (maxLength < 2) throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength, "sequence length must be at least 2.");
-        _rows = conversations.Select(tokenizer.EncodeChatForTraining)
-            .Select(r => (Ids: r.Ids.Take(maxLength + 1).ToArray(), Scored: r.IsCompletion.Take(maxLength + 1).ToArray()))
-            .ToList();
+        _rows = rows.Select(r => (Ids: r.Ids.Take(maxLength + 1).ToArray(), Scored: r.IsCompletion.Take(maxLength + 1).ToArray())).ToList();
         if (_rows.Count == 0) throw new ArgumentException("the SFT data has no conversations; give at least one row.");
-        (_batchSize, _seed, _pad) = (batchSize, seed, tokenizer.PadId);
+        (_batchSize, _seed, _pad) = (batchSize, seed, padId);
         _order = Order(0);
     }
 
