@@ -110,8 +110,9 @@ public static class CompareReport
                 ? format(s.Mean) + (s.Sd is { } sd ? " ± " + format(sd) : "") : "—";
             string P(double v) => (100 * v).ToString("F1", CultureInfo.InvariantCulture) + "%";
             string N(double v) => v.ToString("F1", CultureInfo.InvariantCulture);
-            string labels = $"{Cell(r => r.HumanLabels, v => v.ToString("F0", CultureInfo.InvariantCulture))} / {Cell(r => r.AiLabels, v => v.ToString("F0", CultureInfo.InvariantCulture))}"
-                + (runs[0].Demonstrations > 0 ? $" ({Cell(r => r.Demonstrations, v => v.ToString("F0", CultureInfo.InvariantCulture))} worked solutions)" : "");
+            // Counts: the mean alone (labels bought are the same for every seed unless identical pairs were skipped).
+            string Count(Func<RouteResult, double> f) => runs.Average(f).ToString("F0", CultureInfo.InvariantCulture);
+            string labels = $"{Count(r => r.HumanLabels)} / {Count(r => r.AiLabels)}" + (runs[0].Demonstrations > 0 ? $" ({Count(r => r.Demonstrations)} worked solutions)" : "");
             string quality = runs.All(r => r.LabelAgreement is null) ? "—" : $"{Cell(r => r.LabelAgreement, P)} / {Cell(r => r.RewardModelAgreement, P)}";
             md.AppendLine($"| {route.Description} | {labels} | {quality} | {Cell(r => r.GreedyAccuracy, P)} | {Cell(r => r.PassAtK, P)} | {Cell(r => r.MajAtK, P)} | " +
                 $"{Cell(r => r.MeanTokens, N)} | {Cell(r => r.ThinkShare, P)} | {Cell(r => r.ReflectiveWords, v => v.ToString("F2", CultureInfo.InvariantCulture))} | " +
