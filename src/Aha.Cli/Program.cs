@@ -22,6 +22,7 @@ foreach (var command in new[]
     RmCommand.Create(),
     PpoCommand.Create(),
     CaiCommand.Create(),
+    CompareCommand.Create(),
     MergeCommand.Create(),
     ExportCommand.Create(),
     DemoCommand.Create(),

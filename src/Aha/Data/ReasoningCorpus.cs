@@ -101,6 +101,13 @@ public sealed partial class ReasoningCorpus
         return " " + ReadableAddition(a, b);
     }
 
+    /// <summary>The worked solution of <paramref name="item"/> without slips, as a teacher writes it (the completion, with its leading space).</summary>
+    public static string CleanSolution(TaskItem item)
+    {
+        var (a, b) = Operands(item);
+        return " " + WorkedAddition(a, b, StableRandom.For(0, 0), slipRate: 0);
+    }
+
     /// <summary>The sum with every carry forgotten (47+38 → 75): the typical wrong bare answer.</summary>
     public static long CarrylessSum(long a, long b)
     {

@@ -45,6 +45,8 @@ public sealed record PreferenceTally(int Prompts, int Completions, int CorrectCo
 {
     public double Agreement => Decisive == 0 ? double.NaN : (double)DecisiveAgreeing / Decisive;
     public double SampleAccuracy => Completions == 0 ? double.NaN : (double)CorrectCompletions / Completions;
+    /// <summary>Prompt + completion tokens of every sampled row, and Σ of the rows' squared lengths: what sampling them cost (Training.Flops.Forward).</summary>
+    public (long Tokens, double SquaredTokens) Sampled { get; init; }
 }
 
 /// <summary>
@@ -65,7 +67,8 @@ public static class PreferenceCollector
 
         var pairs = new List<LabeledPair>();
         int completions = 0, correct = 0, labels = 0, identical = 0, abstained = 0, decisive = 0, agreeing = 0, flipped = 0, byLength = 0, byCoin = 0;
-        long index = 0;
+        long index = 0, sampledTokens = 0;
+        double sampledSquared = 0;
         var engine = new Engine(model);
         model.eval();
         for (int start = 0; start < items.Count; start += options.BatchPrompts)
@@ -78,6 +81,11 @@ public static class PreferenceCollector
             {
                 Temperature = options.Temperature, MaxNewTokens = options.MaxCompletionTokens, StopTokenIds = specs[0].StopIds,
             }, StopStrings.After(tokenizer, specs[0].StopStrings));
+            for (int i = 0; i < outputs.Count; i++)
+            {
+                int n = specs[i / options.Samples].Ids.Length + outputs[i].TokenIds.Count;
+                (sampledTokens, sampledSquared) = (sampledTokens + n, sampledSquared + (double)n * n);
+            }
             for (int p = 0; p < batch.Count; p++)
             {
                 var candidates = outputs.Skip(p * options.Samples).Take(options.Samples).Select(c =>
@@ -104,7 +112,8 @@ public static class PreferenceCollector
             }
             log?.Invoke($"prompts {start + batch.Count}/{items.Count} | completions {completions} ({correct} correct) | labels {labels} | identical skipped {identical}");
         }
-        return (pairs, new PreferenceTally(items.Count, completions, correct, labels, identical, abstained, decisive, agreeing, flipped, byLength, byCoin));
+        return (pairs, new PreferenceTally(items.Count, completions, correct, labels, identical, abstained, decisive, agreeing, flipped, byLength, byCoin)
+            { Sampled = (sampledTokens, sampledSquared) });
     }
 
     /// <summary>

@@ -23,6 +23,7 @@ public sealed class DpoTrainer : IDisposable
     readonly IReadOnlyList<EncodedPair> _pairs;
     readonly DpoOptions _options;
     readonly TorchSharp.Modules.AdamW _optimizer;
+    readonly long _matmulParameters;
     (long Epoch, int[] Order) _order = (-1, []);
 
     /// <param name="pairs">The training pairs, encoded (<see cref="EncodedPair.Encode"/>); each needs a prompt of at least one token.</param>
@@ -36,6 +37,7 @@ public sealed class DpoTrainer : IDisposable
         _tokenizer = tokenizer;
         _pairs = pairs;
         _optimizer = Optimizers.AdamW(policy.Trainable, options.LearningRate, options.Beta1, options.Beta2, options.WeightDecay);
+        _matmulParameters = Flops.MatmulParameters(policy);
         if (policy.Lora is null)
         {
             // The reference is the policy as given (the starting point), frozen in its compute dtype.
@@ -144,6 +146,8 @@ public sealed class DpoTrainer : IDisposable
         if (finite) _optimizer.step();
         else _optimizer.zero_grad();
         long tokens = batch.Sum(p => (long)p.Prompt.Length * 2 + p.Chosen.Length + p.Rejected.Length);
+        // Model FLOPs: the reference forward and the policy's forward+backward over both rows of every pair.
+        double flops = 4 * Flops.Forward(_policy.Config, _matmulParameters, batch.SelectMany(p => new[] { p.Prompt.Length + p.Chosen.Length, p.Prompt.Length + p.Rejected.Length }));
         double seconds = clock.Elapsed.TotalSeconds;
         var scalars = new Dictionary<string, double>
         {
@@ -159,6 +163,7 @@ public sealed class DpoTrainer : IDisposable
             ["completion_tokens"] = batch.Average(p => (p.Chosen.Length + p.Rejected.Length) / 2.0),
             ["seconds"] = seconds,
             ["tokens_per_second"] = tokens / Math.Max(seconds, 1e-9),
+            ["flops"] = flops,
         };
         return new LoopStep(step + 1, scalars, !finite);
     }

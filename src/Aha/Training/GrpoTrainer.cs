@@ -27,6 +27,7 @@ public sealed class GrpoTrainer : IDisposable
     readonly ITokenizer _tokenizer;
     readonly TorchSharp.Modules.AdamW _optimizer;
     readonly ProblemStream _problems;
+    readonly long _matmulParameters;
     long _referenceStep; // the step whose policy the reference holds; 0 = the base model
 
     /// <summary>Problems drawn from the task's train split so far: the data position a resumed run skips to.</summary>
@@ -52,6 +53,7 @@ public sealed class GrpoTrainer : IDisposable
             ResetReference(0);
         }
         _problems = new ProblemStream(task, options.Seed, line => Log(line));
+        _matmulParameters = Flops.MatmulParameters(policy);
     }
 
     /// <summary>The separate KL reference model (null with β 0 or with LoRA, whose reference is the policy with adapters off).</summary>
@@ -184,9 +186,13 @@ public sealed class GrpoTrainer : IDisposable
         var advantages = GrpoLoss.Advantages(kept.Select(r => r.Reward).ToArray(), _options.GroupSize, _options.ScaleRewards, out _);
         // With no advantage the policy-gradient term is 0, but β·KL still pulls toward the reference.
         bool klTerm = (_reference is not null || _policy.Lora is not null) && _options.Beta > 0;
-        var update = kept.Count > 0 && (klTerm || advantages.Any(a => a != 0))
-            ? Update(step, kept, advantages, seconds)
-            : UpdateStats.NotComputed;
+        bool updating = kept.Count > 0 && (klTerm || advantages.Any(a => a != 0));
+        var update = updating ? Update(step, kept, advantages, seconds) : UpdateStats.NotComputed;
+        // Model FLOPs of the step: sampling every rollout, then on the kept ones the reference and (μ > 1 or minibatches) old
+        // forwards and μ forward+backward passes. Reward functions count their own (a reward model's forwards).
+        double Pass(IEnumerable<Rollout> rows) => Flops.Forward(_policy.Config, _matmulParameters, rows.Select(r => r.PromptIds.Length + r.CompletionIds.Count));
+        bool reuseOld = _options.UpdatesPerBatch == 1 && _options.MiniBatches == 1;
+        double flops = Pass(allRollouts) + (updating ? Pass(kept) * ((klTerm ? 1 : 0) + (reuseOld ? 0 : 1) + 3 * _options.UpdatesPerBatch) : 0);
 
         long sampledTokens = allRollouts.Sum(r => (long)r.CompletionIds.Count);
         var scalars = new Dictionary<string, double>
@@ -212,6 +218,7 @@ public sealed class GrpoTrainer : IDisposable
             ["seconds_reference"] = seconds["reference"],
             ["seconds_update"] = seconds["update"],
             ["tokens_per_second"] = sampledTokens / Math.Max(seconds["generation"], 1e-9),
+            ["flops"] = flops,
         };
         foreach (var name in allRollouts[0].ByName.Keys)
             scalars[$"reward_{name}"] = allRollouts.Average(r => r.ByName[name]);

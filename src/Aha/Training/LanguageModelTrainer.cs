@@ -58,6 +58,7 @@ public sealed class LanguageModelTrainer(LlamaModel model, ITokenizer tokenizer,
         var size = ModelSize.Of(config);
         // MFU counts the weights a token passes through: its experts, not all of them; and the MTP modules while they train.
         double flopsPerToken = Flops.TrainingPerToken(config, size.ActiveParameters + (useMtp ? size.MtpParameters : 0), o.SequenceLength);
+        long matmulParameters = Flops.MatmulParameters(config, size.ActiveParameters + (useMtp ? size.MtpParameters : 0));
         var session = Stopwatch.StartNew();
         long windowTokens = 0;
         double windowSeconds = 0, tokensPerSecond = 0, mfu = 0, peak = PeakFlops;
@@ -114,6 +115,8 @@ public sealed class LanguageModelTrainer(LlamaModel model, ITokenizer tokenizer,
             {
                 ["loss"] = loss, ["lr"] = lr, ["grad_norm"] = gradNorm, ["tokens_per_second"] = tokens / seconds,
                 ["mfu"] = peak > 0 ? Math.Min(1, tokens / seconds * flopsPerToken / peak) : 0,
+                // Model FLOPs of the real tokens (a row ends at its last scored target; SFT's padding after it is not counted).
+                ["flops"] = batches.Sum(b => 3 * Flops.Forward(config, matmulParameters, RowLengths(b))),
             };
             if (useMtp) scalars["mtp_loss"] = mtpLoss;
             if (useBalance) scalars["balance_loss"] = balanceLoss;
@@ -149,7 +152,7 @@ public sealed class LanguageModelTrainer(LlamaModel model, ITokenizer tokenizer,
                 metrics?.Write("val", step, new Dictionary<string, double> { ["loss"] = validationLoss.Value });
             }
             OnStep?.Invoke(new StepReport(step, s["loss"], s["lr"], s["grad_norm"], report.Skipped, s["tokens_per_second"], s["mfu"], lastSeconds)
-                { MtpLoss = useMtp ? s["mtp_loss"] : 0, ExpertLoads = lastLoads });
+                { MtpLoss = useMtp ? s["mtp_loss"] : 0, ExpertLoads = lastLoads, Flops = s["flops"] });
         }
 
         var end = new RunLoop
@@ -159,6 +162,16 @@ public sealed class LanguageModelTrainer(LlamaModel model, ITokenizer tokenizer,
             Save = step => Save(step, optimizer),
         }.Run(firstStep, cancel);
         return new(end.Outcome, end.Step, lastLoss, validationLoss, tokensPerSecond, mfu, end.SkippedSteps, end.Checkpoint);
+    }
+
+    /// <summary>Each row's length up to and including its last scored target (a row with none scored counts 0).</summary>
+    static IEnumerable<int> RowLengths(TrainingBatch batch)
+    {
+        for (int b = 0; b < batch.BatchSize; b++)
+        {
+            int last = Array.LastIndexOf(batch.LossMask, true, (b + 1) * batch.Length - 1, batch.Length);
+            yield return last < 0 ? 0 : last - b * batch.Length + 1;
+        }
     }
 
     /// <summary>Mean loss per scored token over <see cref="Validation"/>, without gradients.</summary>

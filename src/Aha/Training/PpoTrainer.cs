@@ -30,6 +30,7 @@ public sealed class PpoTrainer : IDisposable
     readonly TorchSharp.Modules.AdamW _valueOptimizer;
     readonly ProblemStream _problems;
     readonly KlController _kl;
+    readonly long _policyParameters, _valueParameters;
 
     /// <param name="policy">The causal LM to improve; also copied once as the frozen KL reference. With LoRA adapters attached only
     /// they train, and the reference is the same model with the adapters off (no copy).</param>
@@ -52,6 +53,7 @@ public sealed class PpoTrainer : IDisposable
         }
         _kl = new KlController(options.KlCoef, options.TargetKl, options.KlHorizon);
         _problems = new ProblemStream(task, options.Seed, line => Log(line));
+        (_policyParameters, _valueParameters) = (Flops.MatmulParameters(policy), Flops.MatmulParameters(value));
     }
 
     public string? RunDirectory { get; init; }
@@ -191,6 +193,12 @@ public sealed class PpoTrainer : IDisposable
         _kl.Update(klMean, rollouts.Count);
 
         long sampledTokens = rollouts.Sum(r => (long)r.CompletionIds.Count);
+        // Model FLOPs of the step: sampling, the old and reference forwards of the policy, the value forward, then per epoch a
+        // forward+backward of both models over every rollout. The reward functions count their own (a reward model's forwards).
+        var lengths = rollouts.Select(r => r.PromptIds.Length + r.CompletionIds.Count).ToList();
+        double policyPass = Flops.Forward(_policy.Config, _policyParameters, lengths), valuePass = Flops.Forward(_value.Config, _valueParameters, lengths);
+        bool referencePass = _reference is not null || (_policy.Lora is not null && _options.KlCoef > 0);
+        double flops = policyPass * (2 + (referencePass ? 1 : 0)) + valuePass + _options.PpoEpochs * 3 * (policyPass + valuePass);
         var scalars = new Dictionary<string, double>
         {
             ["score"] = rollouts.Average(r => r.Reward),
@@ -216,6 +224,7 @@ public sealed class PpoTrainer : IDisposable
             ["seconds_scoring"] = seconds["scoring"],
             ["seconds_update"] = seconds["update"],
             ["tokens_per_second"] = sampledTokens / Math.Max(seconds["generation"], 1e-9),
+            ["flops"] = flops,
         };
         foreach (var name in rollouts[0].ByName.Keys) scalars[$"reward_{name}"] = rollouts.Average(r => r.ByName[name]);
         var samples = rollouts.Select(r => new GrpoSample(r.Prompt, r.Text, r.Reward, r.Correct, r.CompletionIds.Count)).ToList();

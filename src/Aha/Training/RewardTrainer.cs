@@ -22,6 +22,7 @@ public sealed class RewardTrainer : IDisposable
     readonly IReadOnlyList<RewardPair> _heldOut;
     readonly RewardOptions _options;
     readonly TorchSharp.Modules.AdamW _optimizer;
+    readonly long _matmulParameters;
     (long Epoch, int[] Order) _permutation = (-1, []);
 
     /// <param name="model">A reward model (score head), e.g. from <see cref="RewardModels.FromCausalLm"/>.</param>
@@ -36,6 +37,7 @@ public sealed class RewardTrainer : IDisposable
         _heldOut = heldOut;
         _options = options.Validate();
         _optimizer = Optimizers.AdamW(model, options.LearningRate, options.Beta1, options.Beta2, options.WeightDecay);
+        _matmulParameters = Flops.MatmulParameters(model);
     }
 
     public string? RunDirectory { get; init; }
@@ -166,6 +168,7 @@ public sealed class RewardTrainer : IDisposable
             ["epoch"] = (double)(step + 1) * _options.BatchSize / _train.Count,
             ["skipped"] = skipped ? 1 : 0,
             ["seconds"] = clock.Elapsed.TotalSeconds,
+            ["flops"] = 3 * Flops.Forward(_model.Config, _matmulParameters, rows.Select(r => r.Count)), // forward + backward of both rows of every pair
         };
         return new LoopStep(step + 1, scalars, skipped);
     }

@@ -12,4 +12,6 @@ public sealed record StepReport(long Step, double Loss, double LearningRate, dou
     public double MtpLoss { get; init; }
     /// <summary>Tokens each routed expert took this step, per MoE layer (the load the router bias was updated from); empty without MoE.</summary>
     public IReadOnlyList<Aha.Model.ExpertLoad> ExpertLoads { get; init; } = [];
+    /// <summary>Model FLOPs of the step's real tokens (forward + backward, <see cref="Training.Flops.Forward(Aha.Model.ModelConfig, long, IEnumerable{int})"/> × 3).</summary>
+    public double Flops { get; init; }
 }

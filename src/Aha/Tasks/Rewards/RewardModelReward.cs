@@ -28,7 +28,15 @@ public sealed class RewardModelReward : IRewardFunction
 
     public string Name => "rm";
 
-    public float[] Score(IReadOnlyList<Completion> batch) => RewardModels.Score(_rm, batch.Select(Row).ToList());
+    /// <summary>Tokens of every row scored so far, and Σ of their rows' squared lengths: what a compute budget charges for the forwards.</summary>
+    public (long Tokens, double SquaredTokens) Scored { get; private set; }
+
+    public float[] Score(IReadOnlyList<Completion> batch)
+    {
+        var rows = batch.Select(Row).ToList();
+        Scored = (Scored.Tokens + rows.Sum(r => (long)r.Count), Scored.SquaredTokens + rows.Sum(r => (double)r.Count * r.Count));
+        return RewardModels.Score(_rm, rows);
+    }
 
     IReadOnlyList<int> Row(Completion c)
     {
