@@ -26,10 +26,12 @@ static class CompareCommand
         var seeds = new Option<string?>("--seeds") { Description = "Seeds, comma-separated (default 1,2,3; --quick 1). One seed is not a result: the report gives mean ± sd." };
         var maxTokens = new Option<int?>("--max-tokens") { Description = $"Longest completion in rollouts, labelling samples and evaluation (default {CompareOptions.Default.MaxCompletionTokens})." };
         var evalProblems = new Option<int?>("--eval-problems") { Description = "Held-out problems scored greedily (default 200; --quick 50); the sampled and curve sets are at most this many." };
+        var judge = new Option<string?>("--judge") { Description = "The RLAIF route's feedback model: a checkpoint folder (e.g. one pretrained with --corpus cai; dev/runs/cai.sh); default the base itself." };
+        var constitution = new Option<string?>("--constitution") { Description = "The RLAIF route's constitution: a built-in name (arithmetic, general) or a Markdown/JSON file (default arithmetic)." };
         var threads = RunOptions.NewThreads();
-        var command = new Command("compare", "Every route (R1-Zero, RLHF, DPO, SFT on worked solutions, the base) from the same base checkpoint under the same training-FLOPs budget; a report folder with the table and plots.")
+        var command = new Command("compare", "Every route (R1-Zero, RLHF, DPO, RLAIF/CAI, SFT on worked solutions, the base) from the same base checkpoint under the same training-FLOPs budget; a report folder with the table and plots.")
         {
-            model, task, output, quick, budget, routes, labelNoise, lengthBias, labels, seeds, maxTokens, evalProblems, threads,
+            model, task, output, quick, budget, routes, labelNoise, lengthBias, labels, seeds, maxTokens, evalProblems, judge, constitution, threads,
         };
         command.SetAction(r => Cli.Run(() =>
         {
@@ -41,6 +43,8 @@ static class CompareCommand
             if (r.GetValue(labelNoise) is { } noise) o = o with { LabelNoise = noise };
             if (r.GetValue(lengthBias) is { } bias) o = o with { LengthBias = bias };
             if (r.GetValue(labels) is { } n) o = o with { Labels = n };
+            if (r.GetValue(judge) is { } j) o = o with { Judge = j };
+            if (r.GetValue(constitution) is { } c) o = o with { Constitution = c };
             if (r.GetValue(seeds) is { } list) o = o with { Seeds = ParseSeeds(list) };
             if (r.GetValue(maxTokens) is { } m) o = o with { MaxCompletionTokens = m };
             if (r.GetValue(evalProblems) is { } e)

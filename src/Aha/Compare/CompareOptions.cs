@@ -14,6 +14,14 @@ public sealed record CompareOptions
     public IReadOnlyList<string> Routes { get; init; } = CompareRoutes.Names;
     public IReadOnlyList<long> Seeds { get; init; } = [1, 2, 3];
 
+    /// <summary>
+    /// The RLAIF route's feedback model: null asks the base itself (untaught, near chance on this task), a checkpoint
+    /// folder asks that model (e.g. one pretrained with <c>--corpus cai</c>, as <c>dev/runs/cai.sh</c> makes it).
+    /// </summary>
+    public string? Judge { get; init; }
+    /// <summary>The RLAIF route's constitution (a built-in name or a file).</summary>
+    public string Constitution { get; init; } = "arithmetic";
+
     /// <summary>Labels the preference routes buy (each from one pair of samples of a training prompt).</summary>
     public int Labels { get; init; } = 1_000;
     /// <summary>Completions sampled per labelling prompt; every two of them make a pair (K = 4: six labels a prompt).</summary>

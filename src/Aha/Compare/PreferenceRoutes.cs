@@ -37,13 +37,19 @@ public sealed record LabelSet(IReadOnlyList<LabeledPair> Pairs, PreferenceTally 
         model.train();
         context.Charge(Flops.Forward(model.Config, Flops.MatmulParameters(model), tally.Sampled.Tokens, tally.Sampled.SquaredTokens),
             $"labelling ({tally.Labels} {labeler.Source} labels on {tally.Prompts} prompts × {o.LabelSamples} samples, {tally.Agreement:P1} agree with the verifier)");
+        if (labeler is Constitutional.AiLabeler { Judge: Constitutional.ModelJudge judge })
+            context.Charge(judge.Flops, $"AI judge ({judge.Name}: {judge.Calls} judgements)");
         if (pairs.Count == 0) throw new ArgumentException($"compare: the labeler '{labeler.Source}' returned no pairs; raise --labels.");
         return new LabelSet(pairs, tally, kind);
     }
 
     /// <summary>The pairs as <see cref="PreferencePair"/>s with the verifier's verdicts (the truth a reward model is checked against).</summary>
     public IEnumerable<PreferencePair> Preferences() =>
-        Pairs.Select(p => PreferencePair.Text(p.Prompt, p.Chosen.Text, p.Rejected.Text) with { Correct = (p.Chosen.Correct, p.Rejected.Correct) });
+        Pairs.Select(p => PreferencePair.Text(p.Prompt, p.Chosen.Text, p.Rejected.Text) with
+        {
+            Correct = (p.Chosen.Correct, p.Rejected.Correct),
+            ChosenProbability = p.Label.ProbabilityA is null ? null : p.Label.ChosenProbability, // a judge's soft label trains the soft Bradley–Terry loss
+        });
 
     public RouteOutcome Counted(RouteOutcome outcome) => outcome with
     {

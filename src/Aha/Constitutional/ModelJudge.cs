@@ -15,6 +15,7 @@ public sealed class ModelJudge : IJudge
     readonly LlamaModel _model;
     readonly ITokenizer _tokenizer;
     readonly int _a, _b;
+    readonly long _matmulParameters;
 
     public ModelJudge(LlamaModel model, ITokenizer tokenizer, JudgeMode mode, string name = "model")
     {
@@ -24,6 +25,7 @@ public sealed class ModelJudge : IJudge
         Name = name;
         _a = ChoiceId(tokenizer, "A");
         _b = ChoiceId(tokenizer, "B");
+        _matmulParameters = Training.Flops.MatmulParameters(model);
     }
 
     public string Name { get; }
@@ -31,6 +33,8 @@ public sealed class ModelJudge : IJudge
 
     /// <summary>Judgements fed to the model so far.</summary>
     public long Calls { get; private set; }
+    /// <summary>Forward FLOPs of the judgements so far (what a compute budget charges for them).</summary>
+    public double Flops { get; private set; }
     /// <summary>Hard answers that were neither A nor B.</summary>
     public long OffChoice { get; private set; }
 
@@ -40,6 +44,7 @@ public sealed class ModelJudge : IJudge
         int room = _model.Config.MaxPositionEmbeddings;
         if (ids.Length > room) ids = ids[^room..];
         Calls++;
+        Flops += Training.Flops.Forward(_model.Config, _matmulParameters, ids.Length, (double)ids.Length * ids.Length);
         float[] probabilities;
         using (var scope = NewDisposeScope())
         using (inference_mode())

@@ -62,6 +62,9 @@ public class CompareCliTests
         Assert.True(Mean("rlhf", "human_labels") > 0);
         Assert.Equal(Mean("rlhf", "human_labels"), Mean("dpo", "human_labels")); // the same labels, bought the same way
         Assert.Equal(0, Mean("rlhf", "ai_labels"));
+        Assert.True(Mean("rlaif", "ai_labels") > 0);
+        Assert.Equal(0, Mean("rlaif", "human_labels"));
+        Assert.Equal(Mean("rlhf", "human_labels"), Mean("rlaif", "ai_labels")); // the same pairs sampled, labelled by the judge instead
         Assert.True(Mean("sft", "demonstrations") > 0);
         Assert.Equal(0, Mean("base", "flops"));
         // A random tiny model is never right, so no pair is decisive: label quality and the RM's gap are absent (null), not made up.
@@ -90,7 +93,7 @@ public class CompareCliTests
 
         log.Clear();
         var again = CompareRun.Run(dir["cmp"], basePath, TaskRegistry.Addition(), Tiny, log.Add);
-        Assert.Equal(9, log.Count(l => l.Contains("done before", StringComparison.Ordinal)));
+        Assert.Equal(11, log.Count(l => l.Contains("done before", StringComparison.Ordinal))); // five routes × two seeds, and the base once
         Assert.Equal(results.Select(r => (r.Route, r.Seed, r.GreedyAccuracy, r.Flops)), again.Select(r => (r.Route, r.Seed, r.GreedyAccuracy, r.Flops)));
     }
 
@@ -106,7 +109,7 @@ public class CompareCliTests
         Assert.Equal("base", summary["routes"]![0]!["route"]!.GetValue<string>());
         Assert.True(File.Exists(Path.Combine(dir["cmp"], "report.md")));
 
-        Assert.Equal(1, CliProcess.Run(Timeout, out _, out stderr, "compare", "--model", basePath, "--out", dir["bad"], "--routes", "r1zero,rlaif", "--threads", "1"));
-        Assert.Contains("unknown route 'rlaif'", stderr, StringComparison.Ordinal);
+        Assert.Equal(1, CliProcess.Run(Timeout, out _, out stderr, "compare", "--model", basePath, "--out", dir["bad"], "--routes", "r1zero,rlhf2", "--threads", "1"));
+        Assert.Contains("unknown route 'rlhf2'", stderr, StringComparison.Ordinal);
     }
 }
