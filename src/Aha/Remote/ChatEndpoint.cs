@@ -101,9 +101,8 @@ public sealed class ChatEndpoint : IDisposable
             {
                 var (reply, failure, retryAfter) = await AttemptAsync(body, call, cancel);
                 if (reply is not null) return reply;
-                if (failure is null) throw new InvalidOperationException("unreachable: an attempt ends with a reply or a failure");
-                bool retryable = failure.Status is null or HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests || (int)failure.Status >= 500;
-                if (!retryable || failure.Data.Contains(Malformed)) throw failure;
+                bool retryable = failure!.Status is null or HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests || (int)failure.Status >= 500;
+                if (!retryable) throw failure;
                 if (attempt >= _options.Retries)
                     throw new EndpointException($"{failure.Message} (gave up after {attempt + 1} attempts)", failure.Status, failure.InnerException);
                 Interlocked.Increment(ref _retries);
@@ -117,8 +116,6 @@ public sealed class ChatEndpoint : IDisposable
             _slots.Release();
         }
     }
-
-    const string Malformed = "aha.malformed";
 
     JsonObject RequestBody(IReadOnlyList<ChatMessage> messages, ChatCall call)
     {
@@ -179,7 +176,7 @@ public sealed class ChatEndpoint : IDisposable
                     _ => "",
                 };
                 var retryAfter = response.Headers.RetryAfter?.Delta;
-                return (null, new EndpointException($"{where}: HTTP {(int)status} {status}{(detail.Length > 0 ? $": {detail}" : "")}{(fix.Length > 0 ? $"; {fix}" : "")}", status), retryAfter);
+                return (null, new EndpointException($"{where}: HTTP {(int)status} {status}{(detail.Length > 0 ? $": {detail.TrimEnd('.')}" : "")}{(fix.Length > 0 ? $"; {fix}" : "")}", status), retryAfter);
             }
             try
             {
@@ -187,9 +184,8 @@ public sealed class ChatEndpoint : IDisposable
             }
             catch (Exception e) when (e is FormatException or System.Text.Json.JsonException or InvalidOperationException)
             {
-                var failure = new EndpointException($"{where}: the reply is not an OpenAI chat completion ({e.Message}); it began: {Snippet(text)}", response.StatusCode, e);
-                failure.Data[Malformed] = true;
-                return (null, failure, null);
+                // Not retried: the server answered, and would answer the same way again.
+                throw new EndpointException($"{where}: the reply is not an OpenAI chat completion ({e.Message}); it began: {Snippet(text)}", response.StatusCode, e);
             }
         }
     }
