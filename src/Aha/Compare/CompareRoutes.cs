@@ -42,7 +42,7 @@ public static class CompareRoutes
         else
         {
             var (model, checkpoint) = ModelLoader.OpenAndLoad(o.Judge);
-            judge = new ModelJudge(model, checkpoint.Tokenizer, JudgeMode.Soft, $"model:{checkpoint.Directory}");
+            judge = new ModelJudge(model, checkpoint.Tokenizer, JudgeMode.Soft, $"model:{checkpoint.Directory}", ownsModel: true); // disposed after labelling
         }
         return new AiLabeler(judge, Constitutional.Constitution.Resolve(o.Constitution), context.Seed);
     }

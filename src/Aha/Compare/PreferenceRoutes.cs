@@ -68,7 +68,10 @@ public abstract class PreferenceRoute(string name, string description, LabelKind
     public RouteOutcome Run(RouteContext context)
     {
         var (policy, tokenizer) = context.LoadBase();
-        var labels = LabelSet.Collect(context, policy, tokenizer, labeler(context, policy, tokenizer), kind);
+        var made = labeler(context, policy, tokenizer);
+        LabelSet labels;
+        try { labels = LabelSet.Collect(context, policy, tokenizer, made, kind); }
+        finally { if (made is Constitutional.AiLabeler { Judge: IDisposable judge }) judge.Dispose(); } // a judge loaded for the labels
         return labels.Counted(Train(context, policy, tokenizer, labels));
     }
 

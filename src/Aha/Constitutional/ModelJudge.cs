@@ -8,18 +8,21 @@ namespace Aha.Constitutional;
 /// <summary>
 /// A local causal LM as the feedback model (the policy itself or another checkpoint): it reads <see cref="CaiText.Judgement"/>
 /// and its next-token distribution is read at the two choice tokens <c>A</c> and <c>B</c> (soft), or one token is sampled
-/// from it (hard). Prompts longer than the context keep their end (the question and the two responses).
+/// from it (hard). Prompts longer than the context keep their end (the question and the two responses). Disposing it
+/// disposes the model only when it was given with <c>ownsModel</c> (a judge loaded for the purpose, not the policy).
 /// </summary>
-public sealed class ModelJudge : IJudge
+public sealed class ModelJudge : IJudge, IDisposable
 {
     readonly LlamaModel _model;
+    readonly bool _ownsModel;
     readonly ITokenizer _tokenizer;
     readonly int _a, _b;
     readonly long _matmulParameters;
 
-    public ModelJudge(LlamaModel model, ITokenizer tokenizer, JudgeMode mode, string name = "model")
+    public ModelJudge(LlamaModel model, ITokenizer tokenizer, JudgeMode mode, string name = "model", bool ownsModel = false)
     {
         _model = model;
+        _ownsModel = ownsModel;
         _tokenizer = tokenizer;
         Mode = mode;
         Name = name;
@@ -30,6 +33,11 @@ public sealed class ModelJudge : IJudge
 
     public string Name { get; }
     public JudgeMode Mode { get; }
+
+    public void Dispose()
+    {
+        if (_ownsModel) _model.Dispose();
+    }
 
     /// <summary>Judgements fed to the model so far.</summary>
     public long Calls { get; private set; }

@@ -27,9 +27,9 @@ public enum DecodeWeights
 /// widened to fp32 by a 16-bit shift: .NET 10 exposes no AVX512-BF16 dot product, and the shift still halves the bytes).
 /// </summary>
 /// <remarks>
-/// Each output y[r, j] is one accumulator chain over k in vector steps, then a fixed horizontal sum, then the scalar tail;
-/// the 4×4 and 4×1 tiles form it by the same operations in the same order, so a row's result is bit-identical whatever
-/// rows share the call. The sums differ from libtorch's (oneMKL) by float rounding only.
+/// Each output y[r, j] is one accumulator chain over k in vector steps, then a fixed horizontal sum (<c>Reduce4</c>), then
+/// the scalar tail; the 4×4 and 4×1 tiles form it by the same operations in the same order, so a row's result is
+/// bit-identical whatever rows share the call. The first pass over a tile prefetches the weights 16 KB ahead. The sums differ from libtorch's (oneMKL) by float rounding only.
 /// </remarks>
 internal static unsafe class DecodeKernels
 {
@@ -50,6 +50,10 @@ internal static unsafe class DecodeKernels
         else Gemm<F32>(isa, (byte*)w, k, x, ldx, m, y, ldy, from, to);
     }
 
+    /// <summary>How far ahead of the tile being computed the weights are prefetched: at batch 1 the hardware prefetcher alone
+    /// left each 4-row tile's short streams waiting on memory (22 GB/s on one core; 37–40 GB/s with this; dev/log/decode.md).</summary>
+    const int PrefetchBytes = 16384;
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // tier-0 code would run the first hundreds of calls several times slower
     static void Gemm<TW>(DecodeIsa isa, byte* w, int k, float* x, int ldx, int m, float* y, int ldy, int from, int to) where TW : struct, IWeightRow
     {
@@ -59,34 +63,45 @@ internal static unsafe class DecodeKernels
             int n = Math.Min(4, to - j);
             // Missing weight rows repeat the last real one; their sums are not written.
             byte* w0 = w + j * stride, w1 = w + (j + Math.Min(1, n - 1)) * stride, w2 = w + (j + Math.Min(2, n - 1)) * stride, w3 = w + (j + Math.Min(3, n - 1)) * stride;
+            // The tile's rows are contiguous, so the next tiles are too: the first pass over this tile prefetches ahead
+            // (past the last tile it touches memory it never reads, which a prefetch may).
+            byte* ahead = w0 + PrefetchBytes;
             int r = 0;
-            for (; r + 4 <= m; r += 4)
+            for (; r + 4 <= m; r += 4, ahead = null)
             {
                 float* xr = x + (long)r * ldx;
                 switch (isa)
                 {
-                    case DecodeIsa.Avx512: Tile4x4Avx512<TW>(w0, w1, w2, w3, xr, ldx, k, y + (long)r * ldy + j, ldy, n); break;
-                    case DecodeIsa.Avx2: Tile4x4Avx2<TW>(w0, w1, w2, w3, xr, ldx, k, y + (long)r * ldy + j, ldy, n); break;
-                    default: Tile4x4Portable<TW>(w0, w1, w2, w3, xr, ldx, k, y + (long)r * ldy + j, ldy, n); break;
+                    case DecodeIsa.Avx512: Tile4x4Avx512<TW>(w0, w1, w2, w3, xr, ldx, k, y + (long)r * ldy + j, ldy, n, ahead); break;
+                    case DecodeIsa.Avx2: Tile4x4Avx2<TW>(w0, w1, w2, w3, xr, ldx, k, y + (long)r * ldy + j, ldy, n, ahead); break;
+                    default: Tile4x4Portable<TW>(w0, w1, w2, w3, xr, ldx, k, y + (long)r * ldy + j, ldy, n, ahead); break;
                 }
             }
-            for (; r < m; r++)
+            for (; r < m; r++, ahead = null)
             {
                 float* xr = x + (long)r * ldx;
                 switch (isa)
                 {
-                    case DecodeIsa.Avx512: Tile4x1Avx512<TW>(w0, w1, w2, w3, xr, k, y + (long)r * ldy + j, n); break;
-                    case DecodeIsa.Avx2: Tile4x1Avx2<TW>(w0, w1, w2, w3, xr, k, y + (long)r * ldy + j, n); break;
-                    default: Tile4x1Portable<TW>(w0, w1, w2, w3, xr, k, y + (long)r * ldy + j, n); break;
+                    case DecodeIsa.Avx512: Tile4x1Avx512<TW>(w0, w1, w2, w3, xr, k, y + (long)r * ldy + j, n, ahead); break;
+                    case DecodeIsa.Avx2: Tile4x1Avx2<TW>(w0, w1, w2, w3, xr, k, y + (long)r * ldy + j, n, ahead); break;
+                    default: Tile4x1Portable<TW>(w0, w1, w2, w3, xr, k, y + (long)r * ldy + j, n, ahead); break;
                 }
             }
         }
     }
 
+    /// <summary>Prefetches the <paramref name="bytes"/> of the tile <see cref="PrefetchBytes"/> ahead that match this step of k.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Prefetch(byte* ahead, long offset, int bytes)
+    {
+        if (ahead is null || !Sse.IsSupported) return; // ARM64: no prefetch intrinsic in .NET; its hardware prefetcher alone
+        for (int b = 0; b < bytes; b += 64) Sse.Prefetch0(ahead + offset + b);
+    }
+
     // ---- AVX-512: 16 accumulators (4 weight rows × 4 input rows), 8 loads and 16 FMAs per 16 elements of k.
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Tile4x4Avx512<TW>(byte* w0, byte* w1, byte* w2, byte* w3, float* x, int ldx, int k, float* y, int ldy, int n) where TW : struct, IWeightRow
+    static void Tile4x4Avx512<TW>(byte* w0, byte* w1, byte* w2, byte* w3, float* x, int ldx, int k, float* y, int ldy, int n, byte* ahead) where TW : struct, IWeightRow
     {
         float* x0 = x, x1 = x + ldx, x2 = x + 2 * ldx, x3 = x + 3 * ldx;
         Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
@@ -94,6 +109,7 @@ internal static unsafe class DecodeKernels
         int i = 0;
         for (; i + 16 <= k; i += 16)
         {
+            Prefetch(ahead, 4L * i * TW.Size, 64 * TW.Size);
             var v0 = Vector512.Load(x0 + i); var v1 = Vector512.Load(x1 + i); var v2 = Vector512.Load(x2 + i); var v3 = Vector512.Load(x3 + i);
             var u = TW.Load512(w0, i);
             a00 = Avx512F.FusedMultiplyAdd(u, v0, a00); a01 = Avx512F.FusedMultiplyAdd(u, v1, a01); a02 = Avx512F.FusedMultiplyAdd(u, v2, a02); a03 = Avx512F.FusedMultiplyAdd(u, v3, a03);
@@ -104,99 +120,116 @@ internal static unsafe class DecodeKernels
             u = TW.Load512(w3, i);
             a30 = Avx512F.FusedMultiplyAdd(u, v0, a30); a31 = Avx512F.FusedMultiplyAdd(u, v1, a31); a32 = Avx512F.FusedMultiplyAdd(u, v2, a32); a33 = Avx512F.FusedMultiplyAdd(u, v3, a33);
         }
-        Store<TW>(y, ldy, n, i, k, w0, w1, w2, w3, x0, x1, x2, x3,
-            Vector512.Sum(a00), Vector512.Sum(a01), Vector512.Sum(a02), Vector512.Sum(a03), Vector512.Sum(a10), Vector512.Sum(a11), Vector512.Sum(a12), Vector512.Sum(a13),
-            Vector512.Sum(a20), Vector512.Sum(a21), Vector512.Sum(a22), Vector512.Sum(a23), Vector512.Sum(a30), Vector512.Sum(a31), Vector512.Sum(a32), Vector512.Sum(a33));
+        Store1<TW>(y, n, i, k, w0, w1, w2, w3, x0, Reduce4(a00, a10, a20, a30));
+        Store1<TW>(y + ldy, n, i, k, w0, w1, w2, w3, x1, Reduce4(a01, a11, a21, a31));
+        Store1<TW>(y + 2 * ldy, n, i, k, w0, w1, w2, w3, x2, Reduce4(a02, a12, a22, a32));
+        Store1<TW>(y + 3 * ldy, n, i, k, w0, w1, w2, w3, x3, Reduce4(a03, a13, a23, a33));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Tile4x1Avx512<TW>(byte* w0, byte* w1, byte* w2, byte* w3, float* x, int k, float* y, int n) where TW : struct, IWeightRow
+    static void Tile4x1Avx512<TW>(byte* w0, byte* w1, byte* w2, byte* w3, float* x, int k, float* y, int n, byte* ahead) where TW : struct, IWeightRow
     {
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
         int i = 0;
         for (; i + 16 <= k; i += 16)
         {
+            Prefetch(ahead, 4L * i * TW.Size, 64 * TW.Size);
             var v = Vector512.Load(x + i);
             a0 = Avx512F.FusedMultiplyAdd(TW.Load512(w0, i), v, a0);
             a1 = Avx512F.FusedMultiplyAdd(TW.Load512(w1, i), v, a1);
             a2 = Avx512F.FusedMultiplyAdd(TW.Load512(w2, i), v, a2);
             a3 = Avx512F.FusedMultiplyAdd(TW.Load512(w3, i), v, a3);
         }
-        Store1<TW>(y, n, i, k, w0, w1, w2, w3, x, Vector512.Sum(a0), Vector512.Sum(a1), Vector512.Sum(a2), Vector512.Sum(a3));
+        Store1<TW>(y, n, i, k, w0, w1, w2, w3, x, Reduce4(a0, a1, a2, a3));
     }
 
     // ---- AVX2: 4 weight rows × 2 input rows per pass (16 ymm registers), the 4×4 tile as two passes.
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Tile4x4Avx2<TW>(byte* w0, byte* w1, byte* w2, byte* w3, float* x, int ldx, int k, float* y, int ldy, int n) where TW : struct, IWeightRow
+    static void Tile4x4Avx2<TW>(byte* w0, byte* w1, byte* w2, byte* w3, float* x, int ldx, int k, float* y, int ldy, int n, byte* ahead) where TW : struct, IWeightRow
     {
-        Tile4x2Avx2<TW>(w0, w1, w2, w3, x, ldx, k, y, ldy, n);
-        Tile4x2Avx2<TW>(w0, w1, w2, w3, x + 2 * ldx, ldx, k, y + 2 * ldy, ldy, n);
+        Tile4x2Avx2<TW>(w0, w1, w2, w3, x, ldx, k, y, ldy, n, ahead);
+        Tile4x2Avx2<TW>(w0, w1, w2, w3, x + 2 * ldx, ldx, k, y + 2 * ldy, ldy, n, null);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Tile4x2Avx2<TW>(byte* w0, byte* w1, byte* w2, byte* w3, float* x, int ldx, int k, float* y, int ldy, int n) where TW : struct, IWeightRow
+    static void Tile4x2Avx2<TW>(byte* w0, byte* w1, byte* w2, byte* w3, float* x, int ldx, int k, float* y, int ldy, int n, byte* ahead) where TW : struct, IWeightRow
     {
         float* x0 = x, x1 = x + ldx;
         Vector256<float> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
         int i = 0;
         for (; i + 8 <= k; i += 8)
         {
+            Prefetch(ahead, 4L * i * TW.Size, 32 * TW.Size);
             var v0 = Avx.LoadVector256(x0 + i); var v1 = Avx.LoadVector256(x1 + i);
             var u = TW.Load256(w0, i); a00 = Fma.MultiplyAdd(u, v0, a00); a01 = Fma.MultiplyAdd(u, v1, a01);
             u = TW.Load256(w1, i); a10 = Fma.MultiplyAdd(u, v0, a10); a11 = Fma.MultiplyAdd(u, v1, a11);
             u = TW.Load256(w2, i); a20 = Fma.MultiplyAdd(u, v0, a20); a21 = Fma.MultiplyAdd(u, v1, a21);
             u = TW.Load256(w3, i); a30 = Fma.MultiplyAdd(u, v0, a30); a31 = Fma.MultiplyAdd(u, v1, a31);
         }
-        Store1<TW>(y, n, i, k, w0, w1, w2, w3, x0, Vector256.Sum(a00), Vector256.Sum(a10), Vector256.Sum(a20), Vector256.Sum(a30));
-        Store1<TW>(y + ldy, n, i, k, w0, w1, w2, w3, x1, Vector256.Sum(a01), Vector256.Sum(a11), Vector256.Sum(a21), Vector256.Sum(a31));
+        Store1<TW>(y, n, i, k, w0, w1, w2, w3, x0, Reduce4(a00, a10, a20, a30));
+        Store1<TW>(y + ldy, n, i, k, w0, w1, w2, w3, x1, Reduce4(a01, a11, a21, a31));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Tile4x1Avx2<TW>(byte* w0, byte* w1, byte* w2, byte* w3, float* x, int k, float* y, int n) where TW : struct, IWeightRow
+    static void Tile4x1Avx2<TW>(byte* w0, byte* w1, byte* w2, byte* w3, float* x, int k, float* y, int n, byte* ahead) where TW : struct, IWeightRow
     {
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
         int i = 0;
         for (; i + 8 <= k; i += 8)
         {
+            Prefetch(ahead, 4L * i * TW.Size, 32 * TW.Size);
             var v = Avx.LoadVector256(x + i);
             a0 = Fma.MultiplyAdd(TW.Load256(w0, i), v, a0);
             a1 = Fma.MultiplyAdd(TW.Load256(w1, i), v, a1);
             a2 = Fma.MultiplyAdd(TW.Load256(w2, i), v, a2);
             a3 = Fma.MultiplyAdd(TW.Load256(w3, i), v, a3);
         }
-        Store1<TW>(y, n, i, k, w0, w1, w2, w3, x, Vector256.Sum(a0), Vector256.Sum(a1), Vector256.Sum(a2), Vector256.Sum(a3));
+        Store1<TW>(y, n, i, k, w0, w1, w2, w3, x, Reduce4(a0, a1, a2, a3));
     }
 
     // ---- Portable Vector128: the same shape as AVX2's, 4 floats a vector.
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Tile4x4Portable<TW>(byte* w0, byte* w1, byte* w2, byte* w3, float* x, int ldx, int k, float* y, int ldy, int n) where TW : struct, IWeightRow
+    static void Tile4x4Portable<TW>(byte* w0, byte* w1, byte* w2, byte* w3, float* x, int ldx, int k, float* y, int ldy, int n, byte* ahead) where TW : struct, IWeightRow
     {
-        for (int r = 0; r < 4; r++) Tile4x1Portable<TW>(w0, w1, w2, w3, x + r * ldx, k, y + r * ldy, n);
+        for (int r = 0; r < 4; r++) Tile4x1Portable<TW>(w0, w1, w2, w3, x + r * ldx, k, y + r * ldy, n, r == 0 ? ahead : null);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Tile4x1Portable<TW>(byte* w0, byte* w1, byte* w2, byte* w3, float* x, int k, float* y, int n) where TW : struct, IWeightRow
+    static void Tile4x1Portable<TW>(byte* w0, byte* w1, byte* w2, byte* w3, float* x, int k, float* y, int n, byte* ahead) where TW : struct, IWeightRow
     {
         Vector128<float> a0 = default, a1 = default, a2 = default, a3 = default;
         int i = 0;
         for (; i + 4 <= k; i += 4)
         {
+            if ((i & 15) == 0) Prefetch(ahead, 4L * i * TW.Size, 64 * TW.Size);
             var v = Vector128.Load(x + i);
             a0 = Vector128.FusedMultiplyAdd(TW.Load128(w0, i), v, a0);
             a1 = Vector128.FusedMultiplyAdd(TW.Load128(w1, i), v, a1);
             a2 = Vector128.FusedMultiplyAdd(TW.Load128(w2, i), v, a2);
             a3 = Vector128.FusedMultiplyAdd(TW.Load128(w3, i), v, a3);
         }
-        Store1<TW>(y, n, i, k, w0, w1, w2, w3, x, Vector128.Sum(a0), Vector128.Sum(a1), Vector128.Sum(a2), Vector128.Sum(a3));
+        Store1<TW>(y, n, i, k, w0, w1, w2, w3, x, Vector128.Create(Vector128.Sum(a0), Vector128.Sum(a1), Vector128.Sum(a2), Vector128.Sum(a3)));
     }
 
-    // ---- Tails and stores: the scalar remainder of k, added after the vector sum, in one place for every tile.
+    // ---- Horizontal sums, tails and stores, in one place for every tile.
+
+    /// <summary>The four accumulators' horizontal sums by one fixed tree (halves, then pairs), whichever tile calls it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector128<float> Reduce4(Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d) =>
+        Reduce4(a.GetLower() + a.GetUpper(), b.GetLower() + b.GetUpper(), c.GetLower() + c.GetUpper(), d.GetLower() + d.GetUpper());
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Store1<TW>(float* y, int n, int i, int k, byte* w0, byte* w1, byte* w2, byte* w3, float* x, float s0, float s1, float s2, float s3) where TW : struct, IWeightRow
+    static Vector128<float> Reduce4(Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d) =>
+        Sse3.HorizontalAdd(Sse3.HorizontalAdd(a.GetLower() + a.GetUpper(), b.GetLower() + b.GetUpper()),
+                           Sse3.HorizontalAdd(c.GetLower() + c.GetUpper(), d.GetLower() + d.GetUpper()));
+
+    /// <summary>Adds the scalar remainder of k to the four sums and writes the <paramref name="n"/> real ones.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Store1<TW>(float* y, int n, int i, int k, byte* w0, byte* w1, byte* w2, byte* w3, float* x, Vector128<float> sums) where TW : struct, IWeightRow
     {
+        float s0 = sums.GetElement(0), s1 = sums.GetElement(1), s2 = sums.GetElement(2), s3 = sums.GetElement(3);
         for (; i < k; i++)
         {
             float v = x[i];
@@ -208,67 +241,74 @@ internal static unsafe class DecodeKernels
         if (n > 3) y[3] = s3;
     }
 
-    static void Store<TW>(float* y, int ldy, int n, int i, int k, byte* w0, byte* w1, byte* w2, byte* w3, float* x0, float* x1, float* x2, float* x3,
-        float s00, float s01, float s02, float s03, float s10, float s11, float s12, float s13,
-        float s20, float s21, float s22, float s23, float s30, float s31, float s32, float s33) where TW : struct, IWeightRow
-    {
-        Store1<TW>(y, n, i, k, w0, w1, w2, w3, x0, s00, s10, s20, s30);
-        Store1<TW>(y + ldy, n, i, k, w0, w1, w2, w3, x1, s01, s11, s21, s31);
-        Store1<TW>(y + 2 * ldy, n, i, k, w0, w1, w2, w3, x2, s02, s12, s22, s32);
-        Store1<TW>(y + 3 * ldy, n, i, k, w0, w1, w2, w3, x3, s03, s13, s23, s33);
-    }
-
     // ---- Small vector helpers for attention and the elementwise steps.
 
-    /// <summary>Σ a[i]·b[i] over n floats.</summary>
+    /// <summary>y[i] = scale·Σⱼ w[j]·v[j·d + i] for i &lt; d (attention's weighted sum of values; zero weights are skipped).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static float Dot(DecodeIsa isa, float* a, float* b, int n)
-    {
-        int i = 0;
-        float sum;
-        if (isa == DecodeIsa.Avx512)
-        {
-            var s = Vector512<float>.Zero;
-            for (; i + 16 <= n; i += 16) s = Avx512F.FusedMultiplyAdd(Vector512.Load(a + i), Vector512.Load(b + i), s);
-            sum = Vector512.Sum(s);
-        }
-        else if (isa == DecodeIsa.Avx2)
-        {
-            var s = Vector256<float>.Zero;
-            for (; i + 8 <= n; i += 8) s = Fma.MultiplyAdd(Avx.LoadVector256(a + i), Avx.LoadVector256(b + i), s);
-            sum = Vector256.Sum(s);
-        }
-        else
-        {
-            var s = Vector128<float>.Zero;
-            for (; i + 4 <= n; i += 4) s = Vector128.FusedMultiplyAdd(Vector128.Load(a + i), Vector128.Load(b + i), s);
-            sum = Vector128.Sum(s);
-        }
-        for (; i < n; i++) sum += a[i] * b[i];
-        return sum;
-    }
-
-    /// <summary>y[i] += a·x[i] over n floats.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Axpy(DecodeIsa isa, float a, float* x, float* y, int n)
+    public static void WeightedSum(DecodeIsa isa, float* w, float* v, int n, int d, float* y, float scale)
     {
         int i = 0;
         if (isa == DecodeIsa.Avx512)
         {
-            var va = Vector512.Create(a);
-            for (; i + 16 <= n; i += 16) Vector512.Store(Avx512F.FusedMultiplyAdd(va, Vector512.Load(x + i), Vector512.Load(y + i)), y + i);
+            for (; i + 64 <= d; i += 64)
+            {
+                Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                for (int j = 0; j < n; j++)
+                {
+                    if (w[j] == 0) continue;
+                    var s = Vector512.Create(w[j]);
+                    float* row = v + (long)j * d + i;
+                    a0 = Avx512F.FusedMultiplyAdd(Vector512.Load(row), s, a0); a1 = Avx512F.FusedMultiplyAdd(Vector512.Load(row + 16), s, a1);
+                    a2 = Avx512F.FusedMultiplyAdd(Vector512.Load(row + 32), s, a2); a3 = Avx512F.FusedMultiplyAdd(Vector512.Load(row + 48), s, a3);
+                }
+                var c = Vector512.Create(scale);
+                (a0 * c).Store(y + i); (a1 * c).Store(y + i + 16); (a2 * c).Store(y + i + 32); (a3 * c).Store(y + i + 48);
+            }
+            for (; i + 16 <= d; i += 16)
+            {
+                var a = Vector512<float>.Zero;
+                for (int j = 0; j < n; j++) if (w[j] != 0) a = Avx512F.FusedMultiplyAdd(Vector512.Load(v + (long)j * d + i), Vector512.Create(w[j]), a);
+                (a * Vector512.Create(scale)).Store(y + i);
+            }
         }
         else if (isa == DecodeIsa.Avx2)
         {
-            var va = Vector256.Create(a);
-            for (; i + 8 <= n; i += 8) Avx.Store(y + i, Fma.MultiplyAdd(va, Avx.LoadVector256(x + i), Avx.LoadVector256(y + i)));
+            for (; i + 32 <= d; i += 32)
+            {
+                Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                for (int j = 0; j < n; j++)
+                {
+                    if (w[j] == 0) continue;
+                    var s = Vector256.Create(w[j]);
+                    float* row = v + (long)j * d + i;
+                    a0 = Fma.MultiplyAdd(Vector256.Load(row), s, a0); a1 = Fma.MultiplyAdd(Vector256.Load(row + 8), s, a1);
+                    a2 = Fma.MultiplyAdd(Vector256.Load(row + 16), s, a2); a3 = Fma.MultiplyAdd(Vector256.Load(row + 24), s, a3);
+                }
+                var c = Vector256.Create(scale);
+                (a0 * c).Store(y + i); (a1 * c).Store(y + i + 8); (a2 * c).Store(y + i + 16); (a3 * c).Store(y + i + 24);
+            }
+            for (; i + 8 <= d; i += 8)
+            {
+                var a = Vector256<float>.Zero;
+                for (int j = 0; j < n; j++) if (w[j] != 0) a = Fma.MultiplyAdd(Vector256.Load(v + (long)j * d + i), Vector256.Create(w[j]), a);
+                (a * Vector256.Create(scale)).Store(y + i);
+            }
         }
         else
         {
-            var va = Vector128.Create(a);
-            for (; i + 4 <= n; i += 4) Vector128.Store(Vector128.FusedMultiplyAdd(va, Vector128.Load(x + i), Vector128.Load(y + i)), y + i);
+            for (; i + 4 <= d; i += 4)
+            {
+                var a = Vector128<float>.Zero;
+                for (int j = 0; j < n; j++) if (w[j] != 0) a = Vector128.FusedMultiplyAdd(Vector128.Load(v + (long)j * d + i), Vector128.Create(w[j]), a);
+                (a * Vector128.Create(scale)).Store(y + i);
+            }
         }
-        for (; i < n; i++) y[i] += a * x[i];
+        for (; i < d; i++)
+        {
+            float a = 0;
+            for (int j = 0; j < n; j++) if (w[j] != 0) a += w[j] * v[(long)j * d + i];
+            y[i] = a * scale;
+        }
     }
 
     /// <summary>x[i] = exp(x[i]) over n floats, returns their sum (softmax's denominator).</summary>
@@ -319,6 +359,32 @@ internal static unsafe class DecodeKernels
             sum += x[i];
         }
         return sum;
+    }
+
+    /// <summary>h[i] = silu(g[i])·u[i] = g[i] / (1 + exp(−g[i]))·u[i] over n floats (the MLP's gate).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void SiluMul(DecodeIsa isa, float* g, float* u, float* h, int n)
+    {
+        int i = 0;
+        if (isa == DecodeIsa.Avx512)
+            for (; i + 16 <= n; i += 16)
+            {
+                var v = Vector512.Load(g + i);
+                (v / (Vector512<float>.One + Vector512.Exp(-v)) * Vector512.Load(u + i)).Store(h + i);
+            }
+        else if (isa == DecodeIsa.Avx2)
+            for (; i + 8 <= n; i += 8)
+            {
+                var v = Vector256.Load(g + i);
+                (v / (Vector256<float>.One + Vector256.Exp(-v)) * Vector256.Load(u + i)).Store(h + i);
+            }
+        else
+            for (; i + 4 <= n; i += 4)
+            {
+                var v = Vector128.Load(g + i);
+                (v / (Vector128<float>.One + Vector128.Exp(-v)) * Vector128.Load(u + i)).Store(h + i);
+            }
+        for (; i < n; i++) h[i] = g[i] / (1f + MathF.Exp(-g[i])) * u[i];
     }
 
     /// <summary>Rounds fp32 to bf16 (round to nearest even, as torch's <c>to(bfloat16)</c>).</summary>
