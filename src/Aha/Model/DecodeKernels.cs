@@ -29,7 +29,8 @@ public enum DecodeWeights
 /// <remarks>
 /// Each output y[r, j] is one accumulator chain over k in vector steps, then a fixed horizontal sum (<c>Reduce4</c>), then
 /// the scalar tail; the 4×4 and 4×1 tiles form it by the same operations in the same order, so a row's result is
-/// bit-identical whatever rows share the call. The first pass over a tile prefetches the weights 16 KB ahead. The sums differ from libtorch's (oneMKL) by float rounding only.
+/// bit-identical whatever rows share the call. The first pass over a tile prefetches the weights 16 KB ahead. The sums
+/// differ from libtorch's (oneMKL) by float rounding only.
 /// </remarks>
 internal static unsafe class DecodeKernels
 {

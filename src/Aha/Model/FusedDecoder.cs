@@ -20,7 +20,7 @@ internal sealed unsafe class FusedDecoder : IDisposable
     readonly ModelConfig _c;
     readonly Func<Tensor> _head;                // (V, C) the lm_head or the tied embedding
     readonly int _qkv, _inter;                  // (H + 2·Hkv)·D, I
-    Tensor?[]? _weights;                         // every tensor the plan points into, to detect replaced parameters
+    Tensor?[]? _weights;                        // every tensor the plan points into, to detect replaced parameters
     Plan? _plan;
     nint _bf16;                                 // the bf16 copy: one block for every projection and the head
     float* _buffer;
@@ -101,7 +101,6 @@ internal sealed unsafe class FusedDecoder : IDisposable
             var isa = Isa;
             bool bf16 = Weights == DecodeWeights.BFloat16;
             float scale = 1f / MathF.Sqrt(d);
-           
             for (int l = 0; l < plan.Layers.Length; l++)
             {
                 var p = plan.Layers[l];
@@ -126,7 +125,6 @@ internal sealed unsafe class FusedDecoder : IDisposable
                         Buffer.MemoryCopy(row + (heads + kvHeads + hh) * d, vc + slot, d * 4L, d * 4L);
                     }
                 });
-               
                 int group = heads / kvHeads, pairs = m * heads;
                 int chunk = (pairs + parts - 1) / parts;
                 SpinWorkers.Run(Math.Min(parts, pairs), part =>
@@ -139,7 +137,6 @@ internal sealed unsafe class FusedDecoder : IDisposable
                         Attend(isa, qkv + (long)r * _qkv + hh * d, kc + cacheRow, vc + cacheRow, allowed, (long)r * slots, slots, d, scale, s, att + ((long)r * heads + hh) * d);
                     }
                 });
-               
                 Gemm(isa, bf16, p.O, heads * d, att, m, o, c, parts);
                 AddRows(x, o, p.OBias, m, c);
                 Norm(x, xn, p.PostNorm, m, c, (float)_c.RmsNormEps);
@@ -150,7 +147,6 @@ internal sealed unsafe class FusedDecoder : IDisposable
                     if (p.GateUpBias is not null) for (int j = 0; j < 2 * _inter; j++) g[j] += p.GateUpBias[j];
                     DecodeKernels.SiluMul(isa, g, u, hr, _inter);
                 });
-               
                 Gemm(isa, bf16, p.Down, _inter, h, m, o, c, parts);
                 AddRows(x, o, p.DownBias, m, c);
             }
@@ -159,7 +155,6 @@ internal sealed unsafe class FusedDecoder : IDisposable
             Norm(x, xn, plan.FinalNorm, m, c, (float)_c.RmsNormEps);
             var logits = empty(m, _c.VocabSize, ScalarType.Float32);
             Gemm(isa, false, plan.Head, c, xn, m, Pointer(logits), _c.VocabSize, parts); // the head stays fp32 (see Plan)
-           
             return logits;
         }
     }
