@@ -54,15 +54,13 @@ static class BenchGenerateCommand
             {
                 ("model", $"{config.NumHiddenLayers} layers, d {config.HiddenSize}, {parameters:N0} parameters"),
                 ("prompt, new tokens, threads", $"{promptLength}, {newTokens}, {get_num_threads()}"),
-                ("matmul peak", $"{peak / 1e9:F1} GFLOP/s"),
-                ("memory bandwidth (256 MB read)", $"{bandwidth / 1e9:F1} GB/s"),
-                ("cost of one tiny op", $"{perOp * 1e6:F1} µs"),
             };
+            int peakRow = rows.Count, bandwidthRow = peakRow + 1; // filled in after the rounds, with each one's fastest read
+            rows.AddRange([("matmul peak", ""), ("memory bandwidth (256 MB read)", ""), ("cost of one tiny op", $"{perOp * 1e6:F1} µs")]);
             var json = new JsonObject
             {
                 ["bench"] = "generate", ["quick"] = small, ["parameters"] = parameters, ["prompt_tokens"] = promptLength, ["new_tokens"] = newTokens,
-                ["threads"] = get_num_threads(), ["matmul_peak_flops"] = Math.Round(peak),
-                ["memory_bandwidth_bytes_per_second"] = Math.Round(bandwidth), ["per_op_seconds"] = Math.Round(perOp, 9), ["weight_bytes_per_token"] = weightBytes,
+                ["threads"] = get_num_threads(), ["per_op_seconds"] = Math.Round(perOp, 9), ["weight_bytes_per_token"] = weightBytes,
             };
             // Each batch size decodes the same requests three ways, back to back, for --rounds rounds: the fused path with fp32
             // weights (the default), libtorch's path (AHA_FUSED_DECODE=0), and the fused path with a bf16 weight copy. Each
@@ -75,17 +73,17 @@ static class BenchGenerateCommand
                 var requests = Requests(b);
                 double libtorch = 0, bf16 = 0, tokensPerSecond = 0;
                 DecodeProfile? profile = null;
+                double Timed(bool fused, DecodeWeights weights, DecodeProfile? timed = null)
+                {
+                    (model.FusedDecode, model.DecodeWeights) = (fused, weights);
+                    engine.Profile = timed;
+                    var clock = Stopwatch.StartNew();
+                    engine.Generate(requests, sampling);
+                    engine.Profile = null;
+                    return (double)b * newTokens / clock.Elapsed.TotalSeconds;
+                }
                 for (int round = 0; round < roundCount; round++)
                 {
-                    double Timed(bool fused, DecodeWeights weights, DecodeProfile? timed = null)
-                    {
-                        (model.FusedDecode, model.DecodeWeights) = (fused, weights);
-                        engine.Profile = timed;
-                        var clock = Stopwatch.StartNew();
-                        engine.Generate(requests, sampling);
-                        engine.Profile = null;
-                        return (double)b * newTokens / clock.Elapsed.TotalSeconds;
-                    }
                     libtorch = Math.Max(libtorch, Timed(false, DecodeWeights.Float32));
                     bf16 = Math.Max(bf16, Timed(true, DecodeWeights.BFloat16));
                     var roundProfile = new DecodeProfile();
@@ -115,7 +113,7 @@ static class BenchGenerateCommand
                 json["op_floor_ms_b1"] = Math.Round(floorMs, 3);
             }
             // MFU against the fastest matmul read of the run (a peak read in a slow moment would overstate it).
-            rows[2] = ("matmul peak", $"{peak / 1e9:F1} GFLOP/s (fastest of {1 + sizes.Count * roundCount} reads)");
+            rows[peakRow] = ("matmul peak", $"{peak / 1e9:F1} GFLOP/s (fastest of {1 + sizes.Count * roundCount} reads)");
             json["matmul_peak_flops"] = Math.Round(peak);
             foreach (var (b, row, tokensPerSecond) in mfuRows)
             {
@@ -123,7 +121,7 @@ static class BenchGenerateCommand
                 rows[row] = (rows[row].Item1, $"{tokensPerSecond:N0} (MFU {mfu:P1})");
                 json[$"mfu_b{b}"] = Math.Round(mfu, 4);
             }
-            rows[3] = ("memory bandwidth (256 MB read)", $"{bandwidth / 1e9:F1} GB/s (fastest of {1 + sizes.Count * roundCount} reads)");
+            rows[bandwidthRow] = ("memory bandwidth (256 MB read)", $"{bandwidth / 1e9:F1} GB/s (fastest of {1 + sizes.Count * roundCount} reads)");
             json["memory_bandwidth_bytes_per_second"] = Math.Round(bandwidth);
             if (boundRow >= 0)
             {

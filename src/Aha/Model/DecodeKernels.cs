@@ -23,6 +23,36 @@ public enum DecodeWeights
 }
 
 /// <summary>
+/// A projection's weights as stacked row ranges (Q, K, V or gate, up: separate tensors, or blocks of the fused path's bf16
+/// copy) computed as one y = x·Wᵀ for a few rows of x, the weight rows split over the spin workers.
+/// </summary>
+internal sealed unsafe class Projection(nint[] blocks, int[] rows)
+{
+    public int Rows { get; } = rows.Sum();
+
+    /// <summary>All rows: y[r·ldy + j] for j &lt; <see cref="Rows"/>, over up to <paramref name="parts"/> threads.</summary>
+    public void Run(DecodeIsa isa, bool bf16, int k, float* x, int m, float* y, int ldy, int parts)
+    {
+        int n = Rows, tiles = (n + 3) / 4;
+        parts = Math.Clamp(parts, 1, Math.Max(1, n / 64)); // a part under 64 rows is not worth a thread
+        int per = (tiles + parts - 1) / parts * 4;
+        if (parts == 1) Range(isa, bf16, k, x, m, y, ldy, 0, n);
+        else SpinWorkers.Run(parts, part => Range(isa, bf16, k, x, m, y, ldy, Math.Min(n, part * per), Math.Min(n, (part + 1) * per)));
+    }
+
+    // Weight rows [from, to) of the stack.
+    void Range(DecodeIsa isa, bool bf16, int k, float* x, int m, float* y, int ldy, int from, int to)
+    {
+        long elementSize = bf16 ? 2 : 4;
+        for (int b = 0, offset = 0; b < rows.Length && offset < to; offset += rows[b++])
+        {
+            int a = Math.Max(from, offset), e = Math.Min(to, offset + rows[b]);
+            if (a < e) DecodeKernels.Gemm(isa, bf16, (byte*)blocks[b] + (a - offset) * (long)k * elementSize, k, x, k, m, y + a, ldy, 0, e - a);
+        }
+    }
+}
+
+/// <summary>
 /// The inner loops of the fused decode path: y = x·Wᵀ for a few rows, read straight from row-major weights (fp32, or bf16
 /// widened to fp32 by a 16-bit shift: .NET 10 exposes no AVX512-BF16 dot product, and the shift still halves the bytes).
 /// </summary>

@@ -107,7 +107,7 @@ internal sealed unsafe class FusedDecoder : IDisposable
                 var (keys, values) = cache.Buffers(l);
                 float* kc = Pointer(keys), vc = Pointer(values);
                 Norm(x, xn, p.InputNorm, m, c, (float)_c.RmsNormEps);
-                Gemm(isa, bf16, p.Qkv, c, xn, m, qkv, _qkv, parts);
+                p.Qkv.Run(isa, bf16, c, xn, m, qkv, _qkv, parts);
                 ForRows(m, parts, r =>
                 {
                     float* row = qkv + (long)r * _qkv;
@@ -137,24 +137,24 @@ internal sealed unsafe class FusedDecoder : IDisposable
                         Attend(isa, qkv + (long)r * _qkv + hh * d, kc + cacheRow, vc + cacheRow, allowed, (long)r * slots, slots, d, scale, s, att + ((long)r * heads + hh) * d);
                     }
                 });
-                Gemm(isa, bf16, p.O, heads * d, att, m, o, c, parts);
+                p.O.Run(isa, bf16, heads * d, att, m, o, c, parts);
                 AddRows(x, o, p.OBias, m, c);
                 Norm(x, xn, p.PostNorm, m, c, (float)_c.RmsNormEps);
-                Gemm(isa, bf16, p.GateUp, c, xn, m, gu, 2 * _inter, parts);
+                p.GateUp.Run(isa, bf16, c, xn, m, gu, 2 * _inter, parts);
                 ForRows(m, parts, r =>
                 {
                     float* g = gu + 2L * r * _inter, u = g + _inter, hr = h + (long)r * _inter;
                     if (p.GateUpBias is not null) for (int j = 0; j < 2 * _inter; j++) g[j] += p.GateUpBias[j];
                     DecodeKernels.SiluMul(isa, g, u, hr, _inter);
                 });
-                Gemm(isa, bf16, p.Down, _inter, h, m, o, c, parts);
+                p.Down.Run(isa, bf16, _inter, h, m, o, c, parts);
                 AddRows(x, o, p.DownBias, m, c);
             }
             cache.Advance(1);
             Steps++;
             Norm(x, xn, plan.FinalNorm, m, c, (float)_c.RmsNormEps);
             var logits = empty(m, _c.VocabSize, ScalarType.Float32);
-            Gemm(isa, false, plan.Head, c, xn, m, Pointer(logits), _c.VocabSize, parts); // the head stays fp32 (see Plan)
+            plan.Head.Run(isa, false, c, xn, m, Pointer(logits), _c.VocabSize, parts); // the head stays fp32 (see Plan)
             return logits;
         }
     }
@@ -204,15 +204,6 @@ internal sealed unsafe class FusedDecoder : IDisposable
         {
             for (int r = part * chunk; r < Math.Min(m, (part + 1) * chunk); r++) row(r);
         });
-    }
-
-    static void Gemm(DecodeIsa isa, bool bf16, Projection weights, int k, float* x, int m, float* y, int ldy, int parts)
-    {
-        int n = weights.Rows, tiles = (n + 3) / 4;
-        parts = Math.Clamp(parts, 1, Math.Max(1, n / 64)); // a part under 64 rows is not worth a thread
-        int per = (tiles + parts - 1) / parts * 4;
-        if (parts == 1) weights.Run(isa, bf16, k, x, m, y, ldy, 0, n);
-        else SpinWorkers.Run(parts, part => weights.Run(isa, bf16, k, x, m, y, ldy, Math.Min(n, part * per), Math.Min(n, (part + 1) * per)));
     }
 
     // softmax(q·Kᵀ·scale over the allowed slots)·V for one row and head: the scores as one few-row GEMM over the cached
@@ -291,37 +282,13 @@ internal sealed unsafe class FusedDecoder : IDisposable
         public readonly Projection Qkv = qkv, O = o, GateUp = gateUp, Down = down;
     }
 
-    /// <summary>A projection's weights as stacked row ranges (Q, K, V or gate, up), each fp32 in the model or bf16 in the copy.</summary>
-    sealed class Projection(nint[] blocks, int[] rows)
-    {
-        public int Rows { get; } = rows.Sum();
-
-        public void Run(DecodeIsa isa, bool bf16, int k, float* x, int m, float* y, int ldy, int from, int to)
-        {
-            for (int b = 0, offset = 0; b < rows.Length && offset < to; offset += rows[b++])
-            {
-                int a = Math.Max(from, offset), e = Math.Min(to, offset + rows[b]);
-                long elementSize = bf16 ? 2 : 4;
-                if (a < e) DecodeKernels.Gemm(isa, bf16, (byte*)blocks[b] + (a - offset) * (long)k * elementSize, k, x, k, m, y + a, ldy, 0, e - a);
-            }
-        }
-    }
-
     Plan CurrentPlan()
     {
-        var tensors = Tensors();
-        if (_plan is not null && _weights is not null && tensors.Length == _weights.Length && tensors.AsSpan().SequenceEqual(_weights, ReferenceEqualityComparer.Instance))
-            return _plan;
+        if (_plan is not null && Unchanged()) return _plan;
         Invalidate();
-        _weights = tensors;
+        _weights = [.. Tensors()];
         bool bf16 = Weights == DecodeWeights.BFloat16;
-        long copyBytes = 0;
-        var linears = _model.Decoder.SelectMany(Linears).ToArray();
-        if (bf16)
-        {
-            copyBytes = linears.Sum(w => w.numel() * 2);
-            _bf16 = (nint)NativeMemory.AlignedAlloc((nuint)copyBytes, 64);
-        }
+        if (bf16) _bf16 = (nint)NativeMemory.AlignedAlloc((nuint)_model.Decoder.SelectMany(Linears).Sum(l => l.weight!.numel() * 2), 64);
         long cursor = 0;
         nint Block(Tensor w)
         {
@@ -360,30 +327,40 @@ internal sealed unsafe class FusedDecoder : IDisposable
 
     readonly List<float[]> _pinned = [];
 
-    IEnumerable<Tensor> Linears(LlamaDecoderLayer layer)
+    static Linear[] Linears(LlamaDecoderLayer layer)
     {
         var (q, k, v, o, _, _) = ((LlamaAttention)layer.SelfAttention).Parts;
         var (gate, up, down) = ((LlamaMlp)layer.FeedForward).Parts;
-        return new[] { q, k, v, o, gate, up, down }.Select(l => l.weight!);
+        return [q, k, v, o, gate, up, down];
     }
 
-    // Every tensor the plan points into, read from the modules' fields each step (a parameters() walk cost 0.09 ms a step).
-    Tensor?[] Tensors()
+    // Every tensor the plan points into, read from the modules' fields (a parameters() walk cost 0.09 ms a step).
+    IEnumerable<Tensor?> Tensors()
     {
-        var all = new List<Tensor?>(_model.Decoder.Count * 18 + 2);
         foreach (var layer in _model.Decoder)
         {
-            var (q, k, v, o, qNorm, kNorm) = ((LlamaAttention)layer.SelfAttention).Parts;
-            var (gate, up, down) = ((LlamaMlp)layer.FeedForward).Parts;
-            foreach (var linear in (ReadOnlySpan<Linear>)[q, k, v, o, gate, up, down]) { all.Add(linear.weight); all.Add(linear.bias); }
-            all.Add(qNorm?.Weight);
-            all.Add(kNorm?.Weight);
-            all.Add(layer.InputNorm.Weight);
-            all.Add(layer.PostAttentionNorm.Weight);
+            foreach (var linear in Linears(layer))
+            {
+                yield return linear.weight;
+                yield return linear.bias;
+            }
+            var (_, _, _, _, qNorm, kNorm) = ((LlamaAttention)layer.SelfAttention).Parts;
+            yield return qNorm?.Weight;
+            yield return kNorm?.Weight;
+            yield return layer.InputNorm.Weight;
+            yield return layer.PostAttentionNorm.Weight;
         }
-        all.Add(_head());
-        all.Add(_model.Norm.Weight);
-        return [.. all];
+        yield return _head();
+        yield return _model.Norm.Weight;
+    }
+
+    // Whether every tensor is still the one the plan was built from (a replaced parameter, e.g. by Module.to, is not).
+    bool Unchanged()
+    {
+        int i = 0;
+        foreach (var tensor in Tensors())
+            if (i >= _weights!.Length || !ReferenceEquals(tensor, _weights[i++])) return false;
+        return i == _weights!.Length;
     }
 
     void Invalidate()
