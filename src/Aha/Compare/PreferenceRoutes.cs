@@ -71,7 +71,7 @@ public abstract class PreferenceRoute(string name, string description, LabelKind
         var made = labeler(context, policy, tokenizer);
         LabelSet labels;
         try { labels = LabelSet.Collect(context, policy, tokenizer, made, kind); }
-        finally { if (made is Constitutional.AiLabeler { Judge: IDisposable judge }) judge.Dispose(); } // a judge loaded for the labels
+        finally { (made as IDisposable)?.Dispose(); } // e.g. a judge model loaded for the labels
         return labels.Counted(Train(context, policy, tokenizer, labels));
     }
 

@@ -8,11 +8,14 @@ namespace Aha.Constitutional;
 /// twice, A-then-B and B-then-A, and averages p = ½[p(A | A, B) + 1 − p(A | B, A)]: the judge's position bias cancels, and
 /// a pair asked in the other order gets exactly the mirrored label (each label then costs two judge calls). Soft judges give
 /// soft labels (<see cref="PreferenceLabel.ProbabilityA"/>); a hard judge gives hard labels, and 0.5 when its two orders disagree.
-/// Usable wherever an <see cref="IPreferenceLabeler"/> is, e.g. <see cref="PreferenceCollector.Collect"/>.
+/// Usable wherever an <see cref="IPreferenceLabeler"/> is, e.g. <see cref="PreferenceCollector.Collect"/>. Disposing it
+/// disposes the judge when the judge is disposable (a <see cref="ModelJudge"/> that owns its model).
 /// </summary>
-public sealed record AiLabeler(IJudge Judge, Constitution Constitution, long Seed, bool BothOrders = true) : IPreferenceLabeler
+public sealed record AiLabeler(IJudge Judge, Constitution Constitution, long Seed, bool BothOrders = true) : IPreferenceLabeler, IDisposable
 {
     public string Source => $"ai:{Judge.Name}";
+
+    public void Dispose() => (Judge as IDisposable)?.Dispose();
 
     /// <summary>Judge calls made (two per label with both orders).</summary>
     public long JudgeCalls { get; private set; }
