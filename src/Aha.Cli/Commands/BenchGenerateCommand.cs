@@ -67,6 +67,7 @@ static class BenchGenerateCommand
             // path's fastest round counts, and the bandwidth bound is re-read after every round (its fastest read counts), so
             // a slow moment of the VM lowers neither side of a ratio alone.
             int boundRow = -1;
+            var paired = new List<(double BoundSeconds, double WallSeconds, double PrefillSeconds)>(); // batch 1's fp32 rounds, each with its own bound
             var mfuRows = new List<(int Batch, int Row, double TokensPerSecond)>();
             foreach (int b in sizes)
             {
@@ -86,24 +87,31 @@ static class BenchGenerateCommand
                 {
                     libtorch = Math.Max(libtorch, Timed(false, DecodeWeights.Float32));
                     bf16 = Math.Max(bf16, Timed(true, DecodeWeights.BFloat16));
+                    // The fp32 round between two bandwidth reads: at batch 1 its fraction of the bound is taken against
+                    // the faster of the two, so both sides of that ratio come from the same few seconds.
+                    double before = MemoryBandwidth.Measure();
                     var roundProfile = new DecodeProfile();
                     double fp32 = Timed(true, DecodeWeights.Float32, roundProfile);
+                    double after = MemoryBandwidth.Measure();
+                    bandwidth = Math.Max(bandwidth, Math.Max(before, after));
                     if (fp32 > tokensPerSecond) (tokensPerSecond, profile) = (fp32, roundProfile);
-                    bandwidth = Math.Max(bandwidth, MemoryBandwidth.Measure());
+                    if (b == 1) paired.Add((weightBytes / Math.Max(before, after), newTokens / fp32, roundProfile.PrefillSeconds));
                     peak = Math.Max(peak, MatmulPeak.Measure());
                 }
                 rows.Add(($"tokens/s at batch {b}: libtorch path / fused bf16", $"{libtorch:N0} / {bf16:N0} (fused fp32 ÷ libtorch {tokensPerSecond / libtorch:F2}×, bf16 ÷ fp32 {bf16 / tokensPerSecond:F2}×)"));
                 json[$"tokens_per_second_b{b}_libtorch"] = Math.Round(libtorch, 1);
                 json[$"tokens_per_second_b{b}_bf16"] = Math.Round(bf16, 1);
                 double modelMs = profile!.ModelSeconds * 1000 / profile.Steps, samplingMs = profile.SamplingSeconds * 1000 / profile.Steps;
+                double prefillMs = profile.PrefillSeconds * 1000;
                 double tensors = (double)profile.TensorsCreated / profile.Steps;
                 mfuRows.Add((b, rows.Count, tokensPerSecond));
                 rows.Add(($"tokens/s at batch {b} (fused, fp32)", ""));
-                rows.Add(($"  decode step: model / sampling", $"{modelMs:F2} / {samplingMs:F2} ms, {tensors:N0} tensors"));
+                rows.Add(($"  decode step: model / sampling; prefill", $"{modelMs:F2} / {samplingMs:F2} ms, {tensors:N0} tensors; {prefillMs:F1} ms"));
                 json[$"tokens_per_second_b{b}"] = Math.Round(tokensPerSecond, 1);
                 json[$"decode_model_ms_b{b}"] = Math.Round(modelMs, 3);
                 json[$"decode_sampling_ms_b{b}"] = Math.Round(samplingMs, 3);
                 json[$"tensors_per_step_b{b}"] = Math.Round(tensors, 1);
+                json[$"prefill_ms_b{b}"] = Math.Round(prefillMs, 2);
                 if (b != 1) continue;
                 // The two floors of batch 1: streaming the weights once per token (with the fastest bandwidth read of the
                 // whole run, filled in below), and paying the per-op cost per call.
@@ -129,15 +137,26 @@ static class BenchGenerateCommand
                 long headBytes = (long)config.VocabSize * config.HiddenSize * sizeof(float); // the bf16 copy keeps the head in fp32
                 double bf16BoundMs = ((weightBytes - headBytes) / 2 + headBytes) / bandwidth * 1000;
                 double libtorchMs = 1000 / json["tokens_per_second_b1_libtorch"]!.GetValue<double>(), bf16Ms = 1000 / json["tokens_per_second_b1_bf16"]!.GetValue<double>();
+                // Per round: bound ÷ seconds per token, every token (the prefill counted, as tokens/s counts it) and the
+                // decode steps alone (the first token comes from the prefill's logits, so newTokens − 1 steps).
+                var whole = paired.Select(p => p.BoundSeconds / (p.WallSeconds / newTokens)).Order().ToList();
+                var decode = paired.Select(p => p.BoundSeconds / ((p.WallSeconds - p.PrefillSeconds) / (newTokens - 1))).Order().ToList();
+                static string Range(List<double> f) => $"{f[f.Count / 2]:P0} ({f[0]:P0}–{f[^1]:P0})";
                 rows.InsertRange(boundRow,
                 [
                     ("  bandwidth bound at batch 1", $"{boundMs:F2} ms/token: reached {boundMs / stepMs:P0} of it ({stepMs:F2} ms/token)"),
+                    ("  … each fp32 round against the reads just before and after it",
+                        $"{Range(whole)} with the prompt's prefill counted, {Range(decode)} for the decode steps alone (median, range of {paired.Count})"),
                     ("  … libtorch path", $"reached {boundMs / libtorchMs:P0} of it ({libtorchMs:F2} ms/token)"),
                     ("  … fused bf16 (projections in bf16, head fp32)", $"{bf16BoundMs:F2} ms/token: reached {bf16BoundMs / bf16Ms:P0} of it ({bf16Ms:F2} ms/token)"),
                 ]);
                 json["bandwidth_bound_fraction_b1"] = Math.Round(boundMs / stepMs, 4);
                 json["bandwidth_bound_fraction_b1_libtorch"] = Math.Round(boundMs / libtorchMs, 4);
                 json["bandwidth_bound_fraction_b1_bf16"] = Math.Round(bf16BoundMs / bf16Ms, 4);
+                json["bandwidth_bound_fraction_b1_paired_median"] = Math.Round(whole[whole.Count / 2], 4);
+                json["bandwidth_bound_fraction_b1_paired_max"] = Math.Round(whole[^1], 4);
+                json["bandwidth_bound_fraction_b1_decode_paired_median"] = Math.Round(decode[decode.Count / 2], 4);
+                json["bandwidth_bound_fraction_b1_decode_paired_max"] = Math.Round(decode[^1], 4);
             }
 
             var (cached, recomputed) = CacheSpeedup(model, engine, Requests(1)[0].PromptIds, compared);

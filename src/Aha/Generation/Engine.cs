@@ -46,6 +46,7 @@ public sealed class Engine(LlamaModel model)
         try
         {
             (long[] Ids, float[] LogProbs) next;                                // per cache row
+            long prefillStarted = Stopwatch.GetTimestamp();
             using (var scope = NewDisposeScope())
             {
                 var ids = tensor(LeftPadded(requests, width), [b, width], device: device); // (B, P)
@@ -53,6 +54,7 @@ public sealed class Engine(LlamaModel model)
                 var positions = (prompt.cumsum(-1) - 1).clamp_min(0);                        // (B, P)
                 next = Sample(model.LastLogits(ids, positions, prompt, cache), options, live, generators, finish);
             }
+            if (Profile is { } timedPrefill) timedPrefill.PrefillSeconds += Stopwatch.GetElapsedTime(prefillStarted).TotalSeconds;
             for (int step = 0; ; step++)
             {
                 for (int i = 0; i < live.Length; i++)
