@@ -342,6 +342,60 @@ internal static unsafe class DecodeKernels
         }
     }
 
+
+    /// <summary>
+    /// x[j] = x[j]·<paramref name="scale"/> where <paramref name="masked"/>[j] is 0, else masked[j] (−∞); returns the largest
+    /// x[j]: attention scores scaled, masked and ready for <see cref="ExpInPlace"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static float ScaleMaskMax(DecodeIsa isa, float* x, float* masked, int n, float scale)
+    {
+        int i = 0;
+        float max = float.NegativeInfinity;
+        if (isa == DecodeIsa.Avx512)
+        {
+            Vector512<float> top = Vector512.Create(float.NegativeInfinity), c = Vector512.Create(scale);
+            for (; i + 16 <= n; i += 16)
+            {
+                var m = Vector512.Load(masked + i);
+                var v = Vector512.ConditionalSelect(Vector512.Equals(m, Vector512<float>.Zero), Vector512.Load(x + i) * c, m);
+                v.Store(x + i);
+                top = Vector512.Max(top, v);
+            }
+            for (int l = 0; l < 16; l++) max = MathF.Max(max, top.GetElement(l));
+        }
+        else if (isa == DecodeIsa.Avx2)
+        {
+            Vector256<float> top = Vector256.Create(float.NegativeInfinity), c = Vector256.Create(scale);
+            for (; i + 8 <= n; i += 8)
+            {
+                var m = Vector256.Load(masked + i);
+                var v = Vector256.ConditionalSelect(Vector256.Equals(m, Vector256<float>.Zero), Vector256.Load(x + i) * c, m);
+                v.Store(x + i);
+                top = Vector256.Max(top, v);
+            }
+            for (int l = 0; l < 8; l++) max = MathF.Max(max, top.GetElement(l));
+        }
+        else
+        {
+            Vector128<float> top = Vector128.Create(float.NegativeInfinity), c = Vector128.Create(scale);
+            for (; i + 4 <= n; i += 4)
+            {
+                var m = Vector128.Load(masked + i);
+                var v = Vector128.ConditionalSelect(Vector128.Equals(m, Vector128<float>.Zero), Vector128.Load(x + i) * c, m);
+                v.Store(x + i);
+                top = Vector128.Max(top, v);
+            }
+            for (int l = 0; l < 4; l++) max = MathF.Max(max, top.GetElement(l));
+        }
+        for (; i < n; i++)
+        {
+            x[i] = masked[i] == 0 ? x[i] * scale : masked[i];
+            max = MathF.Max(max, x[i]);
+        }
+        return max;
+    }
+
     /// <summary>x[i] = exp(x[i]) over n floats, returns their sum (softmax's denominator).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float ExpInPlace(DecodeIsa isa, float* x, int n, float shift)

@@ -84,16 +84,15 @@ internal sealed unsafe class FusedDecoder : IDisposable
                 throw new ArgumentException($"attention mask has shape [{string.Join(", ", mask.shape)}]; expected [{m}, {slots}] (batch, cached + new positions).", nameof(mask));
             var plan = CurrentPlan();
             int c = _c.HiddenSize, d = _c.HeadDim, heads = _c.NumAttentionHeads, kvHeads = _c.NumKeyValueHeads;
+            int parts = Math.Max(1, get_num_threads());
+            Reserve((long)m * (3L * c + _qkv + heads * d + 3L * _inter + capacity) + (long)parts * capacity); // the same size every step
+            float* x = _buffer, xn = x + (long)m * c, o = xn + (long)m * c, qkv = o + (long)m * c, att = qkv + (long)m * _qkv;
+            float* gu = att + (long)m * heads * d, h = gu + 2L * m * _inter, masked = h + (long)m * _inter, scores = masked + (long)m * capacity;
             long[] pos = new long[m];
-            byte[] allowed = new byte[(long)m * slots];
-            Inputs(positions, mask, past, pos, allowed);
+            Inputs(positions, mask, past, pos, masked);
             var (cosTable, sinTable) = _model.Rotary.Covering(pos.Max(), CPU);
             float* cos = Pointer(cosTable), sin = Pointer(sinTable);
 
-            int parts = Math.Max(1, get_num_threads());
-            Reserve((long)m * (3L * c + _qkv + heads * d + 3L * _inter) + (long)parts * capacity);
-            float* x = _buffer, xn = x + (long)m * c, o = xn + (long)m * c, qkv = o + (long)m * c, att = qkv + (long)m * _qkv;
-            float* gu = att + (long)m * heads * d, h = gu + 2L * m * _inter, scores = h + (long)m * _inter;
             float* embed = Pointer(_model.EmbedTokens.Weight);
             long* idp = (long*)Pointer(ids.is_contiguous() ? ids : ids.contiguous());
             for (int r = 0; r < m; r++) Buffer.MemoryCopy(embed + idp[r] * c, x + (long)r * c, c * 4L, c * 4L);
@@ -134,7 +133,7 @@ internal sealed unsafe class FusedDecoder : IDisposable
                     {
                         int r = pair / heads, hh = pair % heads;
                         long cacheRow = ((long)r * kvHeads + hh / group) * capacity * d;
-                        Attend(isa, qkv + (long)r * _qkv + hh * d, kc + cacheRow, vc + cacheRow, allowed, (long)r * slots, slots, d, scale, s, att + ((long)r * heads + hh) * d);
+                        Attend(isa, qkv + (long)r * _qkv + hh * d, kc + cacheRow, vc + cacheRow, masked + (long)r * slots, slots, d, scale, s, att + ((long)r * heads + hh) * d);
                     }
                 });
                 p.O.Run(isa, bf16, heads * d, att, m, o, c, parts);
@@ -159,14 +158,15 @@ internal sealed unsafe class FusedDecoder : IDisposable
         }
     }
 
-    // Host copies of the positions and of which slots each row may attend (the mask's real slots and the new one), as
-    // LlamaBackbone derives them: without positions, a row's position is its real slots up to this one, minus one, at least 0.
-    static void Inputs(Tensor? positions, Tensor? mask, int past, long[] pos, byte[] allowed)
+    // Host copies of the positions and of which slots each row may attend (the mask's real slots and the new one: 0, else
+    // −∞), as LlamaBackbone derives them: without positions, a row's position is its real slots up to this one, minus one,
+    // at least 0.
+    static void Inputs(Tensor? positions, Tensor? mask, int past, long[] pos, float* masked)
     {
         int m = pos.Length, slots = past + 1;
         if (mask is null)
         {
-            Array.Fill(allowed, (byte)1);
+            new Span<float>(masked, m * slots).Clear();
             Array.Fill(pos, (long)past);
         }
         else
@@ -180,7 +180,7 @@ internal sealed unsafe class FusedDecoder : IDisposable
                 {
                     bool on = mk[(long)r * slots + j] != 0;
                     real += on ? 1 : 0;
-                    allowed[(long)r * slots + j] = (byte)(on || j == past ? 1 : 0); // a pad query may see itself (never read)
+                    masked[(long)r * slots + j] = on || j == past ? 0 : float.NegativeInfinity; // a pad query may see itself (never read)
                 }
                 pos[r] = Math.Max(0, real - 1);
             }
@@ -206,17 +206,12 @@ internal sealed unsafe class FusedDecoder : IDisposable
         });
     }
 
-    // softmax(q·Kᵀ·scale over the allowed slots)·V for one row and head: the scores as one few-row GEMM over the cached
+    // softmax(q·Kᵀ·scale over the unmasked slots)·V for one row and head: the scores as one few-row GEMM over the cached
     // keys (each slot a weight row), the weighted sum of the values with the output held in registers.
-    static void Attend(DecodeIsa isa, float* q, float* k, float* v, byte[] allowed, long offset, int slots, int d, float scale, float* s, float* y)
+    static void Attend(DecodeIsa isa, float* q, float* k, float* v, float* masked, int slots, int d, float scale, float* s, float* y)
     {
         DecodeKernels.Gemm(isa, false, k, d, q, d, 1, s, slots, 0, slots);
-        float max = float.NegativeInfinity;
-        for (int j = 0; j < slots; j++)
-        {
-            s[j] = allowed[offset + j] != 0 ? s[j] * scale : float.NegativeInfinity;
-            if (s[j] > max) max = s[j];
-        }
+        float max = DecodeKernels.ScaleMaskMax(isa, s, masked, slots, scale);
         float sum = DecodeKernels.ExpInPlace(isa, s, slots, max);
         DecodeKernels.WeightedSum(isa, s, v, slots, d, y, 1f / sum);
     }
