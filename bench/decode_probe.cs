@@ -1,10 +1,12 @@
 #:project ../src/Aha/Aha.csproj
+#:property AllowUnsafeBlocks=true
 // The measurements behind the README's explanation of the decode gaps, as one rerunnable program (not run in CI):
 //
 //     dotnet run -c Release bench/decode_probe.cs      (a Debug build leaves the kernel unoptimised)
 //
 // 1. Streaming 112 MB of projection weights (40 × 1376×512 fp32, more than the CPU caches hold) through libtorch's
-//    `linear` and through Aha's few-row kernel, at 1–64 rows: GB/s of weights read and GFLOP/s.
+//    `linear` and through Aha's few-row kernel (`DecodeKernels` via `Projection`), at 1–128 rows: GB/s of weights read
+//    and GFLOP/s.
 // 2. The 256 MB read `aha bench generate` uses as the bandwidth bound.
 // 3. Attention at batch-64 decode: SDPA of one query over 192 cached positions (8 heads × 64), per layer.
 // 4. Decode steps of the bench model (d 512, 8 layers) over 192 cached positions, with the engine's mask: at batch 1,
@@ -42,19 +44,26 @@ static double BestSeconds(int repeats, Action action)
 
 var weights = Enumerable.Range(0, 40).Select(_ => randn(1376, 512)).ToArray();
 double weightBytes = weights.Length * 1376.0 * 512 * sizeof(float);
-foreach (int m in new[] { 1, 2, 4, 8, 16, 64 })
+// The kernel beyond SkinnyLinear's 8 rows too (prefill sizes), called as the fused path calls it.
+unsafe
 {
-    var x = randn(m, 512);
-    double torchSeconds = BestSeconds(10, () => { using var s = NewDisposeScope(); foreach (var w in weights) nn.functional.linear(x, w); });
-    string line = $"{weightBytes / torchSeconds / 1e9:F1} GB/s, {2.0 * m * weightBytes / sizeof(float) / torchSeconds / 1e9:F1} GFLOP/s";
-    json[$"libtorch_gb_per_s_m{m}"] = Math.Round(weightBytes / torchSeconds / 1e9, 2);
-    if (m <= SkinnyLinear.MaxRows)
+    static nint Address(Tensor t) => (nint)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(t.bytes));
+    var projections = weights.Select(w => new Projection([Address(w)], [1376])).ToArray();
+    foreach (int m in new[] { 1, 2, 4, 8, 16, 64, 128 })
     {
-        double kernelSeconds = BestSeconds(10, () => { using var s = NewDisposeScope(); foreach (var w in weights) SkinnyLinear.Forward(x, w); });
-        line += $"; Aha kernel {weightBytes / kernelSeconds / 1e9:F1} GB/s";
+        var x = randn(m, 512);
+        var y = empty(m, 1376);
+        float* px = (float*)Address(x), py = (float*)Address(y);
+        double torchSeconds = BestSeconds(10, () => { using var s = NewDisposeScope(); foreach (var w in weights) nn.functional.linear(x, w); });
+        double kernelSeconds = BestSeconds(10, () => { foreach (var p in projections) p.Run(DecodeKernels.Best, false, 512, px, m, py, 1376, get_num_threads()); });
+        double flops = 2.0 * m * weightBytes / sizeof(float);
+        rows.Add(($"projections, {m} row{(m == 1 ? "" : "s")}: libtorch / Aha kernel",
+            $"{weightBytes / torchSeconds / 1e9:F1} / {weightBytes / kernelSeconds / 1e9:F1} GB/s, {flops / torchSeconds / 1e9:F0} / {flops / kernelSeconds / 1e9:F0} GFLOP/s"));
+        json[$"libtorch_gb_per_s_m{m}"] = Math.Round(weightBytes / torchSeconds / 1e9, 2);
         json[$"kernel_gb_per_s_m{m}"] = Math.Round(weightBytes / kernelSeconds / 1e9, 2);
+        json[$"libtorch_gflops_m{m}"] = Math.Round(flops / torchSeconds / 1e9, 1);
+        json[$"kernel_gflops_m{m}"] = Math.Round(flops / kernelSeconds / 1e9, 1);
     }
-    rows.Add(($"projections, {m} row{(m == 1 ? "" : "s")}: libtorch", line));
 }
 
 double bandwidth = MemoryBandwidth.Measure();

@@ -11,7 +11,8 @@
 // has it) in a child process (so that Aha's OMP_WAIT_POLICY=PASSIVE does not reach ggml's OpenMP barriers): 2 threads,
 // one KV cache per sequence (kv_unified off), llama.cpp's defaults otherwise (f16 KV cache, flash attention auto). Each side decodes 256 greedy tokens after a 64-token prompt for batch 1, 8 and 64 (tokens/s = batch ×
 // 256 / wall time including the prompt, as `aha bench generate` counts), in rounds that alternate Aha, llama.cpp f32 and
-// llama.cpp f16; the best round of each counts, since on a shared machine the others measure the neighbours. The memory
+// llama.cpp f16; the best round of each counts, since on a shared machine the others measure the neighbours. A second
+// table counts the decode steps alone (wall time minus the prompt's prefill and first token: 255 tokens a row). The memory
 // bandwidth is measured in the same run (before and after, the better kept), so each side's batch-1 fraction of the
 // bandwidth bound (weight bytes read per token ÷ bandwidth) is comparable. Prints a table and one JSON line last.
 using System.Diagnostics;
@@ -44,8 +45,9 @@ if (args.Length == 3 && args[0] == "--llama")
 {
     NativeLibraryConfig.All.WithAvx(level).WithAutoFallback(false).WithCuda(false).WithVulkan(false).WithLogCallback((_, _) => { });
     NativeApi.llama_empty_call();
-    var (seconds, row) = LlamaDecode(args[1], prompts.Take(int.Parse(args[2])).ToList());
-    Console.WriteLine($"{seconds.ToString(System.Globalization.CultureInfo.InvariantCulture)} {string.Join(',', row)}");
+    var (seconds, promptSeconds, row) = LlamaDecode(args[1], prompts.Take(int.Parse(args[2])).ToList());
+    var invariant = System.Globalization.CultureInfo.InvariantCulture;
+    Console.WriteLine($"{seconds.ToString(invariant)} {promptSeconds.ToString(invariant)} {string.Join(',', row)}");
     return;
 }
 for (int i = 0; i + 1 < args.Length; i += 2)
@@ -84,33 +86,37 @@ var greedy = new SamplingOptions { Temperature = 0, MaxNewTokens = NewTokens };
 
 double bandwidth = MemoryBandwidth.Measure();
 var best = new Dictionary<(string Side, int Batch), double>();
+var bestDecode = new Dictionary<(string Side, int Batch), double>(); // the decode steps alone: the prompt's prefill excluded
 var firstRows = new Dictionary<string, int[]>();
 engine.Generate([new GenerationRequest(prompts[0])], greedy with { MaxNewTokens = 4 }); // warm-up
 for (int round = 0; round < rounds; round++)
     foreach (int b in batches)
     {
+        engine.Profile = new DecodeProfile();
         var clock = Stopwatch.StartNew();
         var completions = engine.Generate(prompts.Take(b).Select(p => new GenerationRequest(p)).ToList(), greedy);
-        Record("aha", b, clock.Elapsed.TotalSeconds);
+        Record("aha", b, clock.Elapsed.TotalSeconds, engine.Profile.PrefillSeconds);
         if (b == 1) firstRows["aha"] = [.. completions[0].TokenIds];
         foreach (var (side, file) in files)
         {
-            var (seconds, row) = LlamaChild(file, b);
-            Record(side, b, seconds);
+            var (seconds, promptSeconds, row) = LlamaChild(file, b);
+            Record(side, b, seconds, promptSeconds);
             if (b == 1) firstRows[side] = row;
         }
     }
 bandwidth = Math.Max(bandwidth, MemoryBandwidth.Measure());
 
-void Record(string side, int b, double seconds)
+// The first of the 256 tokens comes from the prompt's logits, so the decode steps alone make the other 255.
+void Record(string side, int b, double seconds, double promptSeconds)
 {
-    double tokensPerSecond = (double)b * NewTokens / seconds;
+    double tokensPerSecond = (double)b * NewTokens / seconds, decodePerSecond = (double)b * (NewTokens - 1) / (seconds - promptSeconds);
     best[(side, b)] = Math.Max(best.GetValueOrDefault((side, b)), tokensPerSecond);
-    Console.Error.WriteLine($"  {side,-14} batch {b,2}: {tokensPerSecond,8:N0} tokens/s");
+    bestDecode[(side, b)] = Math.Max(bestDecode.GetValueOrDefault((side, b)), decodePerSecond);
+    Console.Error.WriteLine($"  {side,-14} batch {b,2}: {tokensPerSecond,8:N0} tokens/s, decode steps alone {decodePerSecond,8:N0}");
 }
 
 // One llama.cpp decode in a fresh process with llama.cpp's own OpenMP settings (OMP_WAIT_POLICY unset).
-(double Seconds, int[] FirstRow) LlamaChild(string file, int b)
+(double Seconds, double PromptSeconds, int[] FirstRow) LlamaChild(string file, int b)
 {
     var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
     if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet") start.ArgumentList.Add(typeof(Program).Assembly.Location);
@@ -121,11 +127,13 @@ void Record(string side, int b, double seconds)
     child.WaitForExit();
     if (child.ExitCode != 0) throw new InvalidOperationException($"llama.cpp child (batch {b}) exited with {child.ExitCode}: {output}");
     var parts = output.Trim().Split(' ');
-    return (double.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture), [.. parts[1].Split(',').Select(int.Parse)]);
+    var invariant = System.Globalization.CultureInfo.InvariantCulture;
+    return (double.Parse(parts[0], invariant), double.Parse(parts[1], invariant), [.. parts[2].Split(',').Select(int.Parse)]);
 }
 
 // Prefill all prompts in one batch (one sequence each), then one token per sequence per step, argmax of the logits.
-(double Seconds, int[] FirstRow) LlamaDecode(string file, IReadOnlyList<int[]> rows)
+// Returns the whole time, the prompt's part of it (the first llama_decode and its argmax) and row 0's tokens.
+(double Seconds, double PromptSeconds, int[] FirstRow) LlamaDecode(string file, IReadOnlyList<int[]> rows)
 {
     int b = rows.Count;
     var parameters = new ModelParams(file)
@@ -139,6 +147,7 @@ void Record(string side, int b, double seconds)
     var next = new int[b];
     var first = new int[NewTokens];
     var clock = Stopwatch.StartNew();
+    double promptSeconds = 0;
     for (int s = 0; s < b; s++)
         for (int i = 0; i < PromptLength; i++) batch.Add((LLamaToken)rows[s][i], i, (LLamaSeqId)s, i == PromptLength - 1);
     for (int step = 0; step < NewTokens; step++)
@@ -153,10 +162,11 @@ void Record(string side, int b, double seconds)
             next[s] = arg;
         }
         first[step] = next[0];
+        if (step == 0) promptSeconds = clock.Elapsed.TotalSeconds;
         batch.Clear();
         for (int s = 0; s < b; s++) batch.Add((LLamaToken)next[s], PromptLength + step, (LLamaSeqId)s, true);
     }
-    return (clock.Elapsed.TotalSeconds, first);
+    return (clock.Elapsed.TotalSeconds, promptSeconds, first);
 }
 
 var json = new JsonObject
@@ -169,26 +179,37 @@ Console.WriteLine($"Aha vs llama.cpp (LLamaSharp 0.30, {level} build): d {config
     $"prompt {PromptLength}, {NewTokens} new tokens, {Threads} threads, best of {rounds} alternated rounds; bandwidth {bandwidth / 1e9:F1} GB/s");
 Console.WriteLine($"| batch | Aha f32 tokens/s | llama.cpp f32 tokens/s | llama.cpp f16 tokens/s | Aha ÷ llama.cpp f32 | Aha ÷ llama.cpp f16 |");
 Console.WriteLine("|---:|---:|---:|---:|---:|---:|");
-foreach (int b in batches)
+foreach (var (table, suffix) in new[] { (best, ""), (bestDecode, "_decode") })
 {
-    double aha = best[("aha", b)], f32 = best[("llama.cpp f32", b)], f16 = best[("llama.cpp f16", b)];
-    Console.WriteLine($"| {b} | {aha:N0} | {f32:N0} | {f16:N0} | {aha / f32:F2} | {aha / f16:F2} |");
-    json[$"aha_tokens_per_second_b{b}"] = Math.Round(aha, 1);
-    json[$"llama_cpp_f32_tokens_per_second_b{b}"] = Math.Round(f32, 1);
-    json[$"llama_cpp_f16_tokens_per_second_b{b}"] = Math.Round(f16, 1);
-    json[$"ratio_f32_b{b}"] = Math.Round(aha / f32, 3);
-    json[$"ratio_f16_b{b}"] = Math.Round(aha / f16, 3);
+    if (suffix != "")
+    {
+        Console.WriteLine("\nThe decode steps alone (the prompt's prefill excluded, as llama-bench's tg test counts), tokens/s:");
+        Console.WriteLine($"| batch | Aha f32 | llama.cpp f32 | llama.cpp f16 | Aha ÷ llama.cpp f32 | Aha ÷ llama.cpp f16 |");
+        Console.WriteLine("|---:|---:|---:|---:|---:|---:|");
+    }
+    foreach (int b in batches)
+    {
+        double aha = table[("aha", b)], f32 = table[("llama.cpp f32", b)], f16 = table[("llama.cpp f16", b)];
+        Console.WriteLine($"| {b} | {aha:N0} | {f32:N0} | {f16:N0} | {aha / f32:F2} | {aha / f16:F2} |");
+        json[$"aha_tokens_per_second{suffix}_b{b}"] = Math.Round(aha, 1);
+        json[$"llama_cpp_f32_tokens_per_second{suffix}_b{b}"] = Math.Round(f32, 1);
+        json[$"llama_cpp_f16_tokens_per_second{suffix}_b{b}"] = Math.Round(f16, 1);
+        json[$"ratio_f32{suffix}_b{b}"] = Math.Round(aha / f32, 3);
+        json[$"ratio_f16{suffix}_b{b}"] = Math.Round(aha / f16, 3);
+    }
 }
 if (batches.Contains(1))
 {
     Console.WriteLine();
-    Console.WriteLine("| batch 1 | weight bytes per token | bandwidth bound tokens/s | reached |");
-    Console.WriteLine("|---|---:|---:|---:|");
+    Console.WriteLine("| batch 1 | weight bytes per token | bandwidth bound tokens/s | reached | decode steps alone reached |");
+    Console.WriteLine("|---|---:|---:|---:|---:|");
     foreach (var side in new[] { "aha", "llama.cpp f32", "llama.cpp f16" })
     {
-        double bound = bandwidth / weightBytes[side], fraction = best[(side, 1)] / bound;
-        Console.WriteLine($"| {side} | {weightBytes[side] / 1e6:F1} MB | {bound:N0} | {fraction:P0} |");
-        json[$"bandwidth_bound_fraction_b1_{side.Replace("llama.cpp ", "llama_cpp_")}"] = Math.Round(fraction, 4);
+        double bound = bandwidth / weightBytes[side], fraction = best[(side, 1)] / bound, decodeFraction = bestDecode[(side, 1)] / bound;
+        Console.WriteLine($"| {side} | {weightBytes[side] / 1e6:F1} MB | {bound:N0} | {fraction:P0} | {decodeFraction:P0} |");
+        string key = side.Replace("llama.cpp ", "llama_cpp_");
+        json[$"bandwidth_bound_fraction_b1_{key}"] = Math.Round(fraction, 4);
+        json[$"bandwidth_bound_fraction_decode_b1_{key}"] = Math.Round(decodeFraction, 4);
     }
     // The same model on both sides: greedy tokens agree until float rounding (llama.cpp's f16 KV cache, flash attention) tips a near tie.
     int same = firstRows["aha"].Zip(firstRows["llama.cpp f32"]).TakeWhile(p => p.First == p.Second).Count();
