@@ -84,7 +84,7 @@ internal sealed unsafe class FusedDecoder : IDisposable
                 throw new ArgumentException($"attention mask has shape [{string.Join(", ", mask.shape)}]; expected [{m}, {slots}] (batch, cached + new positions).", nameof(mask));
             var plan = CurrentPlan();
             int c = _c.HiddenSize, d = _c.HeadDim, heads = _c.NumAttentionHeads, kvHeads = _c.NumKeyValueHeads;
-            int parts = Math.Max(1, get_num_threads());
+            int parts = SpinWorkers.Parts;
             Reserve((long)m * (3L * c + _qkv + heads * d + 3L * _inter + capacity) + (long)parts * capacity); // the same size every step
             float* x = _buffer, xn = x + (long)m * c, o = xn + (long)m * c, qkv = o + (long)m * c, att = qkv + (long)m * _qkv;
             float* gu = att + (long)m * heads * d, h = gu + 2L * m * _inter, masked = h + (long)m * _inter, scores = masked + (long)m * capacity;

@@ -71,7 +71,7 @@ internal static class SkinnyLinear
         int[] rows = weights.Select(w => (int)w.shape[0]).ToArray();
         var y = empty([.. x.shape[..^1], rows.Sum()], ScalarType.Float32);
         if (m == 0) return y;
-        new Projection([.. weights.Select(w => (nint)Pointer(w))], rows).Run(DecodeKernels.Best, false, k, Pointer(x), m, Pointer(y), rows.Sum(), get_num_threads());
+        new Projection([.. weights.Select(w => (nint)Pointer(w))], rows).Run(DecodeKernels.Best, false, k, Pointer(x), m, Pointer(y), rows.Sum(), SpinWorkers.Parts);
         for (int j = 0, offset = 0; j < biases.Length; offset += rows[j++])
             if (biases[j] is { } bias) y.narrow(-1, offset, rows[j]).add_(bias);
         return y;

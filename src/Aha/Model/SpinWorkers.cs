@@ -14,6 +14,13 @@ namespace Aha.Model;
 internal static class SpinWorkers
 {
     const double SpinMilliseconds = 0.5;
+
+    /// <summary>
+    /// The parts a job is split into: libtorch's thread count, but no more than the processors this process may run on.
+    /// Spinning threads that share a core take turns a scheduler tick at a time: with <c>--threads 4</c> on this 2-core
+    /// machine, batch-1 decode fell from 480 to 38 tokens/s before this cap (dev/log/decode.md).
+    /// </summary>
+    public static int Parts => Math.Clamp(TorchSharp.torch.get_num_threads(), 1, Environment.ProcessorCount);
     static readonly Lock Gate = new();
     static Worker[] _workers = [];
 

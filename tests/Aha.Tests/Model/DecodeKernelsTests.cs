@@ -51,4 +51,21 @@ public unsafe class DecodeKernelsTests
             Assert.True(MathF.Abs(sum - expected.Sum()) <= 1e-5f * expected.Sum(), $"{isa}, n {n}: sum {sum} vs {expected.Sum()}");
         }
     }
+
+    [Fact]
+    public void Kernels_split_over_no_more_threads_than_the_processors_they_may_run_on()
+    {
+        int threads = TorchSharp.torch.get_num_threads();
+        try
+        {
+            TorchSharp.torch.set_num_threads(Environment.ProcessorCount + 2); // as `--threads` above the core count sets it
+            Assert.Equal(Environment.ProcessorCount, SpinWorkers.Parts);
+            TorchSharp.torch.set_num_threads(1);
+            Assert.Equal(1, SpinWorkers.Parts);
+        }
+        finally
+        {
+            TorchSharp.torch.set_num_threads(threads);
+        }
+    }
 }
