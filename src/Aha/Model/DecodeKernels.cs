@@ -342,7 +342,6 @@ internal static unsafe class DecodeKernels
         }
     }
 
-
     /// <summary>
     /// x[j] = x[j]·<paramref name="scale"/> where <paramref name="masked"/>[j] is 0, else masked[j] (−∞); returns the largest
     /// x[j]: attention scores scaled, masked and ready for <see cref="ExpInPlace"/>.

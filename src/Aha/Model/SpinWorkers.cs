@@ -21,6 +21,7 @@ internal static class SpinWorkers
     /// machine, batch-1 decode fell from 480 to 38 tokens/s before this cap (dev/log/decode.md).
     /// </summary>
     public static int Parts => Math.Clamp(TorchSharp.torch.get_num_threads(), 1, Environment.ProcessorCount);
+
     static readonly Lock Gate = new();
     static Worker[] _workers = [];
 
