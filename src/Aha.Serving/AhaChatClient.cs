@@ -45,6 +45,7 @@ public sealed class AhaChatClient(ServedModel served, bool ownsModel = false) : 
             var contents = new List<AIContent>();
             if (delta.Reasoning.Length > 0) contents.Add(new TextReasoningContent(delta.Reasoning));
             if (delta.Content.Length > 0) contents.Add(new TextContent(delta.Content));
+            if (contents.Count == 0) continue; // tokens that added no text yet (held back, or a stop string's)
             yield return new ChatResponseUpdate(ChatRole.Assistant, contents) { ModelId = served.Id, ResponseId = responseId };
         }
         var outcome = completion.Outcome!;

@@ -41,6 +41,9 @@ public sealed record OpenAiRequest
     public IReadOnlyList<string> Stop { get; init; } = [];
     public long? Seed { get; init; }
     public bool Stream { get; init; }
+    /// <summary>Chat: return each token's log-probability (<c>logprobs: true</c>) and this many alternatives (0–20).</summary>
+    public bool LogProbs { get; init; }
+    public int TopLogProbs { get; init; }
     public bool IncludeUsage { get; init; }
 
     /// <summary>Parses a request body; <paramref name="chat"/> picks the endpoint's required field (messages or prompt).</summary>
@@ -68,12 +71,17 @@ public sealed record OpenAiRequest
             Stream = Bool(root, "stream") ?? false,
             IncludeUsage = root["stream_options"] is JsonObject options && (Bool(options, "include_usage") ?? false),
         };
+        if (chat) request = request with { LogProbs = Bool(root, "logprobs") ?? false, TopLogProbs = Int(root, "top_logprobs") ?? 0 };
+        else if (Field(root, "logprobs") is not null)
+            throw Invalid("logprobs", "is not served on /v1/completions; use /v1/chat/completions with \"logprobs\": true (and \"top_logprobs\").");
         request = chat ? request with { Messages = ParseMessages(root) } : request with { Prompt = PromptText(root) };
         if (request.MaxTokens is <= 0) throw Invalid("max_tokens", $"must be a positive integer, got {request.MaxTokens}.");
         if (!double.IsFinite(request.Temperature) || request.Temperature < 0) throw Invalid("temperature", $"must be ≥ 0 (0 = greedy), got {request.Temperature}.");
         if (!(request.TopP > 0 && request.TopP <= 1)) throw Invalid("top_p", $"must be in (0, 1], got {request.TopP}.");
         if (request.TopK < -1) throw Invalid("top_k", $"must be ≥ 0, or -1 / 0 for off, got {request.TopK}.");
         if (request.N is < 1 or > 16) throw Invalid("n", $"must be between 1 and 16, got {request.N}.");
+        if (request.TopLogProbs is < 0 or > 20) throw Invalid("top_logprobs", $"must be between 0 and 20, got {request.TopLogProbs}.");
+        if (request.TopLogProbs > 0 && !request.LogProbs) throw Invalid("top_logprobs", "needs \"logprobs\": true.");
         return request with { TopK = Math.Max(0, request.TopK) };
     }
 

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Aha.Generation;
+using Aha.Tokenizer;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -123,6 +124,7 @@ public static class OpenAiServer
         var settings = new TextSettings
         {
             MaxTokens = request.MaxTokens ?? room, Temperature = request.Temperature, TopP = request.TopP, TopK = request.TopK, Stop = request.Stop,
+            TopLogProbs = request.TopLogProbs,
         };
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         var choices = new List<TextCompletion>();
@@ -132,8 +134,9 @@ public static class OpenAiServer
             string id = (chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N")[..24];
             long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
             var frame = new JsonObject { ["id"] = id, ["object"] = chat ? "chat.completion" : "text_completion", ["created"] = created, ["model"] = served.Id };
-            if (request.Stream) await Stream(context, frame, choices, chat, request.IncludeUsage, ids.Length);
-            else return Results.Json(await Whole(frame, choices, chat, ids.Length, cancel.Token));
+            var logProbs = request.LogProbs ? new LogProbsJson(served.Tokenizer) : null;
+            if (request.Stream) await Stream(context, frame, choices, chat, request.IncludeUsage, ids.Length, logProbs);
+            else return Results.Json(await Whole(frame, choices, chat, ids.Length, logProbs, cancel.Token));
             return Results.Empty;
         }
         finally
@@ -142,7 +145,7 @@ public static class OpenAiServer
         }
     }
 
-    static async Task<JsonObject> Whole(JsonObject frame, List<TextCompletion> choices, bool chat, int promptTokens, CancellationToken cancel)
+    static async Task<JsonObject> Whole(JsonObject frame, List<TextCompletion> choices, bool chat, int promptTokens, LogProbsJson? logProbs, CancellationToken cancel)
     {
         var results = await Task.WhenAll(choices.Select(c => c.ReadAllAsync(cancel)));
         var array = new JsonArray();
@@ -157,7 +160,7 @@ public static class OpenAiServer
                 choice["message"] = message;
             }
             else choice["text"] = (reasoning ?? "") + content;
-            choice["logprobs"] = null;
+            choice["logprobs"] = logProbs?.Of(outcome.Tokens);
             choice["finish_reason"] = Finish(outcome.Finish);
             array.Add(choice);
         }
@@ -166,7 +169,7 @@ public static class OpenAiServer
         return frame;
     }
 
-    static async Task Stream(HttpContext context, JsonObject frame, List<TextCompletion> choices, bool chat, bool includeUsage, int promptTokens)
+    static async Task Stream(HttpContext context, JsonObject frame, List<TextCompletion> choices, bool chat, bool includeUsage, int promptTokens, LogProbsJson? logProbs)
     {
         var response = context.Response;
         response.ContentType = "text/event-stream";
@@ -195,10 +198,11 @@ public static class OpenAiServer
         {
             if (delta is { } d)
             {
+                if (d.Reasoning.Length + d.Content.Length == 0 && (logProbs is null || d.Tokens.Count == 0)) continue;
                 var piece = new JsonObject();
                 if (d.Reasoning.Length > 0) piece["reasoning_content"] = d.Reasoning;
                 if (d.Content.Length > 0) piece["content"] = d.Content;
-                await WriteEvent(context, Chunk(frame, index, chat ? piece : d.Reasoning + d.Content, null, chat, includeUsage));
+                await WriteEvent(context, Chunk(frame, index, chat ? piece : d.Reasoning + d.Content, null, chat, includeUsage, logProbs?.Of(d.Tokens)));
             }
             else if (outcome is not null)
             {
@@ -217,12 +221,12 @@ public static class OpenAiServer
         await response.Body.FlushAsync(context.RequestAborted);
     }
 
-    static JsonObject Chunk(JsonObject frame, int index, JsonNode? delta, string? finish, bool chat, bool includeUsage)
+    static JsonObject Chunk(JsonObject frame, int index, JsonNode? delta, string? finish, bool chat, bool includeUsage, JsonObject? logProbs = null)
     {
         var chunk = (JsonObject)frame.DeepClone();
         var choice = new JsonObject { ["index"] = index };
         choice[chat ? "delta" : "text"] = delta;
-        choice["logprobs"] = null;
+        choice["logprobs"] = logProbs;
         choice["finish_reason"] = finish;
         chunk["choices"] = new JsonArray(choice);
         if (includeUsage) chunk["usage"] = null;
@@ -241,4 +245,32 @@ public static class OpenAiServer
     };
 
     static string Finish(FinishReason finish) => finish == FinishReason.Stop ? "stop" : "length";
+
+    /// <summary>
+    /// Chat's <c>logprobs</c> object: <c>{"content": [{token, logprob, bytes, top_logprobs: [{token, logprob, bytes}]}],
+    /// "refusal": null}</c>. A token is its own decoded text (special tokens included); a token that holds part of a UTF-8
+    /// character reads as U+FFFD, and its bytes are those of that text.
+    /// </summary>
+    sealed class LogProbsJson(ITokenizer tokenizer)
+    {
+        public JsonObject Of(IReadOnlyList<GeneratedToken> tokens) => new()
+        {
+            ["content"] = new JsonArray([.. tokens.Select(t =>
+            {
+                var entry = Entry(t);
+                entry["top_logprobs"] = new JsonArray([.. (t.Top ?? []).Select(Entry)]);
+                return entry;
+            })]),
+            ["refusal"] = null,
+        };
+
+        JsonObject Entry(GeneratedToken t)
+        {
+            string text = tokenizer.Decode([t.Id]);
+            return new JsonObject
+            {
+                ["token"] = text, ["logprob"] = t.LogProb, ["bytes"] = new JsonArray([.. Encoding.UTF8.GetBytes(text).Select(b => (JsonNode)(int)b)]),
+            };
+        }
+    }
 }

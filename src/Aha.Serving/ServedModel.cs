@@ -18,13 +18,18 @@ public sealed record TextSettings
     public long Seed { get; init; }
     /// <summary>Texts that end the completion; the stop text itself is not returned (OpenAI's rule).</summary>
     public IReadOnlyList<string> Stop { get; init; } = [];
+    /// <summary>Most likely alternatives carried with each token (OpenAI's <c>top_logprobs</c>, 0–20).</summary>
+    public int TopLogProbs { get; init; }
 }
 
-/// <summary>A piece of streamed text: the part inside the think block and the answer part (either may be empty).</summary>
-public readonly record struct TextDelta(string Reasoning, string Content);
+/// <summary>
+/// A piece of streamed text: the part inside the think block and the answer part (either may be empty), and the tokens
+/// read since the previous piece (stop tokens left out) with their log-probabilities.
+/// </summary>
+public readonly record struct TextDelta(string Reasoning, string Content, IReadOnlyList<GeneratedToken> Tokens);
 
-/// <summary>How a completion ended and what it cost.</summary>
-public sealed record TextOutcome(FinishReason Finish, int PromptTokens, int CompletionTokens);
+/// <summary>How a completion ended and what it cost; <see cref="Tokens"/> are every token behind the text, stop tokens left out.</summary>
+public sealed record TextOutcome(FinishReason Finish, int PromptTokens, int CompletionTokens, IReadOnlyList<GeneratedToken> Tokens);
 
 /// <summary>
 /// A loaded checkpoint served to many callers at once: model, tokenizer and one <see cref="ContinuousBatcher"/> that every
@@ -79,11 +84,11 @@ public sealed class ServedModel : IDisposable
         var options = new SamplingOptions
         {
             Temperature = settings.Temperature, TopP = settings.TopP, TopK = settings.TopK, MaxNewTokens = settings.MaxTokens,
-            StopTokenIds = chat ? Tokenizer.StopIds : Tokenizer.EosId is { } eos ? [eos] : [],
+            StopTokenIds = chat ? Tokenizer.StopIds : Tokenizer.EosId is { } eos ? [eos] : [], TopLogProbs = settings.TopLogProbs,
         };
         var stop = settings.Stop.Count > 0 ? StopStrings.After(Tokenizer, settings.Stop) : null;
         var stream = Batcher.Submit(new GenerationRequest(promptIds, settings.Seed), options, stop, cancel);
-        return new TextCompletion(this, stream, settings.Stop, chat ? new ReasoningSplitter(thinkingOpen) : null, cancel);
+        return new TextCompletion(this, stream, settings.Stop, options.StopTokenIds, chat ? new ReasoningSplitter(thinkingOpen) : null, cancel);
     }
 
     public void Dispose()
@@ -103,12 +108,13 @@ public sealed class TextCompletion
     readonly ServedModel _served;
     readonly GenerationStream _stream;
     readonly IReadOnlyList<string> _stops;
+    readonly IReadOnlyList<int> _stopIds;
     readonly ReasoningSplitter? _splitter; // null: plain text, all of it content
     readonly CancellationToken _cancel;
 
-    internal TextCompletion(ServedModel served, GenerationStream stream, IReadOnlyList<string> stops, ReasoningSplitter? splitter, CancellationToken cancel)
+    internal TextCompletion(ServedModel served, GenerationStream stream, IReadOnlyList<string> stops, IReadOnlyList<int> stopIds, ReasoningSplitter? splitter, CancellationToken cancel)
     {
-        (_served, _stream, _stops, _splitter, _cancel) = (served, stream, stops, splitter, cancel);
+        (_served, _stream, _stops, _stopIds, _splitter, _cancel) = (served, stream, stops, stopIds, splitter, cancel);
     }
 
     public int PromptTokens => _stream.PromptTokens;
@@ -119,13 +125,22 @@ public sealed class TextCompletion
     public async IAsyncEnumerable<TextDelta> ReadAsync([EnumeratorCancellation] CancellationToken cancel = default)
     {
         var ids = new List<int>();
+        var all = new List<GeneratedToken>();
+        int delivered = 0; // tokens of `all` already attached to a delta
         // The token that completes a stop string arrives before the stop is known: hold back the longest stop's length.
         int emitted = 0, holdBack = _stops.Count == 0 ? 0 : _stops.Max(s => s.Length);
         var tokenizer = _served.Tokenizer;
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancel, _cancel);
+        IReadOnlyList<GeneratedToken> Fresh()
+        {
+            var fresh = all.GetRange(delivered, all.Count - delivered);
+            delivered = all.Count;
+            return fresh;
+        }
         await foreach (var token in _stream.Tokens.ReadAllAsync(linked.Token))
         {
             ids.Add(token.Id);
+            if (!_stopIds.Contains(token.Id)) all.Add(token);
             // Decoding the whole completion each time keeps multi-token characters right; completions are short here.
             string text = tokenizer.Decode(ids, skipSpecialTokens: true);
             int ready = text.Length - holdBack;
@@ -134,7 +149,7 @@ public sealed class TextCompletion
             {
                 var (reasoning, content) = Split(text[emitted..ready]);
                 emitted = ready;
-                if (reasoning.Length + content.Length > 0) yield return new TextDelta(reasoning, content);
+                if (reasoning.Length + content.Length > 0) yield return new TextDelta(reasoning, content, Fresh());
             }
         }
         var completion = await _stream.Completion;
@@ -145,11 +160,11 @@ public sealed class TextCompletion
         if (final.Length > emitted)
         {
             var (reasoning, content) = Split(final[emitted..]);
-            if (reasoning.Length + content.Length > 0) yield return new TextDelta(reasoning, content);
+            if (reasoning.Length + content.Length > 0) yield return new TextDelta(reasoning, content, Fresh());
         }
         var (r, c) = _splitter?.Flush() ?? ("", "");
-        if (r.Length + c.Length > 0) yield return new TextDelta(r, c);
-        Outcome = new TextOutcome(completion.Finish, _stream.PromptTokens, completion.TokenIds.Count);
+        if (r.Length + c.Length > 0 || delivered < all.Count) yield return new TextDelta(r, c, Fresh());
+        Outcome = new TextOutcome(completion.Finish, _stream.PromptTokens, completion.TokenIds.Count, all);
     }
 
     (string Reasoning, string Content) Split(string text) => _splitter?.Push(text) ?? ("", text);

@@ -5,7 +5,7 @@ namespace Aha.Constitutional;
 /// <summary>
 /// An OpenAI-compatible chat endpoint as the feedback model (<c>--judge-url</c>: Ollama, llama.cpp's server, vLLM, <c>aha serve</c>,
 /// a hosted API). Soft: one token at temperature 0 with its top log-probabilities, normalised over the A and B entries
-/// (a server must return <c>top_logprobs</c>; <c>aha serve</c> does not yet). Hard: one sampled reply, read as A or B.
+/// (the server must return <c>top_logprobs</c>, as <c>aha serve</c> does). Hard: one sampled reply, read as A or B.
 /// </summary>
 public sealed class EndpointJudge(ChatEndpoint endpoint, JudgeMode mode, int maxTokens = 16) : IJudge
 {

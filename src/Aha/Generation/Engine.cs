@@ -112,15 +112,11 @@ public sealed class Engine(LlamaModel model)
     internal static (long[] Ids, float[] LogProbs) Sample(Tensor logits /* (rows, V) */, SamplingOptions options, int[] live, SplitMix64[] generators, FinishReason?[] finish)
     {
         using var scope = NewDisposeScope();
-        Tensor logp, ids;                                                    // (B, V), (B)
-        if (options.Temperature == 0)
-        {
-            logp = logits.to(float32).log_softmax(-1);
-            ids = logits.argmax(-1);
-        }
+        var logp = Distribution(logits, options);                           // (B, V)
+        Tensor ids;                                                          // (B)
+        if (options.Temperature == 0) ids = logits.argmax(-1);
         else
         {
-            logp = Sampling.LogProbs(logits, options);
             // Inverse CDF: the first token whose cumulative mass reaches u·total, u ∈ (0, 1] from the row's own generator.
             // A token of zero probability never qualifies (its cumulative mass equals the one before it).
             var cdf = logp.exp().cumsum(-1);                                 // (B, V)
@@ -131,6 +127,11 @@ public sealed class Engine(LlamaModel model)
         var chosen = logp.gather(-1, ids.unsqueeze(-1)).squeeze(-1);        // (B)
         return (ids.data<long>().ToArray(), chosen.data<float>().ToArray());
     }
+
+    /// <summary>The log-probabilities (B, V) a row's token is drawn from: the model's own at temperature 0 (greedy), else after
+    /// temperature, top-k and top-p.</summary>
+    internal static Tensor Distribution(Tensor logits, SamplingOptions options) =>
+        options.Temperature == 0 ? logits.to(float32).log_softmax(-1) : Sampling.LogProbs(logits, options);
 
     /// <summary>SplitMix64 (Steele, Lea and Flood 2014): a seeded stream of uniform doubles, the same on every platform.</summary>
     internal sealed class SplitMix64(ulong seed)

@@ -2,8 +2,11 @@ using System.Threading.Channels;
 
 namespace Aha.Generation;
 
-/// <summary>One generated token and its log-probability (as in <see cref="Completion.LogProbs"/>).</summary>
-public readonly record struct GeneratedToken(int Id, float LogProb);
+/// <summary>
+/// One generated token and its log-probability (as in <see cref="Completion.LogProbs"/>); with
+/// <see cref="SamplingOptions.TopLogProbs"/> set, also the most likely tokens of the same distribution, most likely first.
+/// </summary>
+public readonly record struct GeneratedToken(int Id, float LogProb, IReadOnlyList<GeneratedToken>? Top = null);
 
 /// <summary>
 /// A request running in a <see cref="ContinuousBatcher"/>: its tokens as they are sampled, then the whole completion.

@@ -15,6 +15,12 @@ public sealed record SamplingOptions
     /// <summary>Tokens generated per row at most; a row that reaches it without stopping is truncated.</summary>
     public int MaxNewTokens { get; init; } = 256;
 
+    /// <summary>
+    /// Alternatives a streamed token carries (<see cref="GeneratedToken.Top"/>): the most likely tokens of the distribution
+    /// it was drawn from, with their log-probabilities; 0 = none, at most 20 (OpenAI's <c>top_logprobs</c>).
+    /// </summary>
+    public int TopLogProbs { get; init; }
+
     /// <summary>Token ids that end a row (typically eos); the stop token is kept as the row's last token.</summary>
     public IReadOnlyList<int> StopTokenIds { get; init; } = [];
 
@@ -26,6 +32,7 @@ public sealed record SamplingOptions
         Require(TopK >= 0, $"TopK must be ≥ 0 (0 = off), got {TopK}.");
         Require(TopP > 0 && TopP <= 1, $"TopP must be in (0, 1] (1 = off), got {TopP}.");
         Require(MaxNewTokens > 0, $"MaxNewTokens must be positive, got {MaxNewTokens}.");
+        Require(TopLogProbs is >= 0 and <= 20, $"TopLogProbs must be between 0 and 20, got {TopLogProbs}.");
         return this;
     }
 }

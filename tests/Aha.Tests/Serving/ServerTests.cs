@@ -46,6 +46,62 @@ public class ServerTests(ServingFixture fixture)
     }
 
     [Fact]
+    public async Task The_OpenAI_SDK_gets_each_tokens_log_probability_and_alternatives_as_the_model_computes_them()
+    {
+        var options = new ChatCompletionOptions { Temperature = 0, MaxOutputTokenCount = 40, IncludeLogProbabilities = true, TopLogProbabilityCount = 3 };
+        var completion = (await Sdk().CompleteChatAsync([new UserChatMessage(ServingFixture.Question)], options)).Value;
+        var tokens = completion.ContentTokenLogProbabilities;
+        // Every token of the reply but the end of turn: the think block and the answer, one byte each here.
+        string reply = $"<think>{ServingFixture.Reasoning}</think>{ServingFixture.Answer}";
+        Assert.Equal(reply, string.Concat(tokens.Select(t => t.Token)));
+        Assert.All(tokens, t => Assert.Equal(Encoding.UTF8.GetBytes(t.Token), t.Utf8Bytes!.Value.ToArray()));
+        // Greedy: the chosen token is the most likely one, listed first among 3 alternatives, most likely first.
+        Assert.All(tokens, t =>
+        {
+            Assert.Equal(3, t.TopLogProbabilities.Count);
+            Assert.Equal(t.Token, t.TopLogProbabilities[0].Token);
+            Assert.Equal(t.LogProbability, t.TopLogProbabilities[0].LogProbability);
+            Assert.True(t.TopLogProbabilities.Zip(t.TopLogProbabilities.Skip(1)).All(p => p.First.LogProbability >= p.Second.LogProbability));
+        });
+        // The model's own log-probabilities, teacher-forced through libtorch over prompt + reply (not the serving path).
+        int[] prompt = ByteTokenizer.Default.EncodeChat([new Aha.Tokenizer.ChatMessage("user", ServingFixture.Question)]);
+        int[] replyIds = ByteTokenizer.EncodeBytes(reply);
+        using var inference = TorchSharp.torch.inference_mode();
+        using var ids = TorchSharp.torch.tensor([.. prompt.Concat(replyIds).Select(i => (long)i)], [1, prompt.Length + replyIds.Length]);
+        using var logp = fixture.Served.Model.forward(ids).log_softmax(-1); // (1, T, V)
+        int alternatives = 0;
+        for (int i = 0; i < replyIds.Length; i++)
+        {
+            float expected = logp[0, prompt.Length - 1 + i, replyIds[i]].item<float>();
+            Assert.True(Math.Abs(expected - tokens[i].LogProbability) < 1e-4, $"token {i} ('{tokens[i].Token}'): served {tokens[i].LogProbability}, model {expected}");
+            // Alternatives that are one ASCII byte map back to their id (a special token or part of a character does not).
+            foreach (var alternative in tokens[i].TopLogProbabilities.Skip(1).Where(a => a.Token is [< (char)0x80]))
+            {
+                float model = logp[0, prompt.Length - 1 + i, alternative.Token[0]].item<float>();
+                Assert.True(Math.Abs(model - alternative.LogProbability) < 1e-4, $"token {i}'s alternative '{alternative.Token}': served {alternative.LogProbability}, model {model}");
+                alternatives++;
+            }
+        }
+        Assert.True(alternatives > 0, "no alternative could be checked against the model");
+    }
+
+    [Fact]
+    public async Task Streamed_log_probabilities_are_the_whole_replys_token_for_token()
+    {
+        const string body = """{"messages": [{"role": "user", "content": "2+2?"}], "temperature": 0, "max_tokens": 40, "logprobs": true, "top_logprobs": 2, "stream": true}""";
+        using var http = Http();
+        using var response = await http.PostAsync("/v1/chat/completions", Json(body));
+        var streamed = (await response.Content.ReadAsStringAsync()).Split('\n')
+            .Where(line => line.StartsWith("data: {", StringComparison.Ordinal))
+            .Select(line => JsonNode.Parse(line["data: ".Length..])!["choices"]![0]!["logprobs"])
+            .Where(l => l is not null).SelectMany(l => l!["content"]!.AsArray()).Select(e => e!.ToJsonString()).ToList();
+        using var whole = await http.PostAsync("/v1/chat/completions", Json(body.Replace("\"stream\": true", "\"stream\": false")));
+        var entries = JsonNode.Parse(await whole.Content.ReadAsStringAsync())!["choices"]![0]!["logprobs"]!["content"]!.AsArray().Select(e => e!.ToJsonString()).ToList();
+        Assert.Equal(entries, streamed);
+        Assert.Equal(ServingFixture.Reasoning.Length + ServingFixture.Answer.Length + "<think></think>".Length, entries.Count);
+    }
+
+    [Fact]
     public async Task The_OpenAI_SDK_streams_the_answer_with_a_finish_reason_and_usage_and_the_raw_stream_carries_reasoning_deltas()
     {
         var text = new StringBuilder();
@@ -187,6 +243,9 @@ public class ServerTests(ServingFixture fixture)
     [InlineData("/v1/chat/completions", "{\"messages\": []}", 400, "messages", "non-empty")]
     [InlineData("/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"n\": 0}", 400, "n", "between 1 and 16")]
     [InlineData("/v1/completions", "{\"prompt\": 42}", 400, "prompt", "non-empty string")]
+    [InlineData("/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"logprobs\": true, \"top_logprobs\": 21}", 400, "top_logprobs", "between 0 and 20")]
+    [InlineData("/v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}], \"top_logprobs\": 2}", 400, "top_logprobs", "needs \"logprobs\": true")]
+    [InlineData("/v1/completions", "{\"prompt\": \"hi\", \"logprobs\": 2}", 400, "logprobs", "/v1/chat/completions")]
     [InlineData("/v1/nothing", "{}", 404, null, "no route")]
     public async Task A_bad_request_gets_an_OpenAI_style_error_with_its_4xx(string path, string body, int status, string? param, string message)
     {
