@@ -249,7 +249,8 @@ public static class OpenAiServer
     /// <summary>
     /// Chat's <c>logprobs</c> object: <c>{"content": [{token, logprob, bytes, top_logprobs: [{token, logprob, bytes}]}],
     /// "refusal": null}</c>. A token is its own decoded text (special tokens included); a token that holds part of a UTF-8
-    /// character reads as U+FFFD, and its bytes are those of that text.
+    /// character reads as U+FFFD, and its bytes are those of that text. An alternative that top-k or top-p removed has
+    /// probability 0; JSON has no −∞, so its logprob reads −9999, as vLLM writes it.
     /// </summary>
     sealed class LogProbsJson(ITokenizer tokenizer)
     {
@@ -269,7 +270,7 @@ public static class OpenAiServer
             string text = tokenizer.Decode([t.Id]);
             return new JsonObject
             {
-                ["token"] = text, ["logprob"] = t.LogProb, ["bytes"] = new JsonArray([.. Encoding.UTF8.GetBytes(text).Select(b => (JsonNode)(int)b)]),
+                ["token"] = text, ["logprob"] = float.IsFinite(t.LogProb) ? t.LogProb : -9999f, ["bytes"] = new JsonArray([.. Encoding.UTF8.GetBytes(text).Select(b => (JsonNode)(int)b)]),
             };
         }
     }

@@ -86,6 +86,23 @@ public class ServerTests(ServingFixture fixture)
     }
 
     [Fact]
+    public async Task Alternatives_that_top_k_removed_come_back_with_logprob_minus_9999_not_an_error()
+    {
+        const string body = """{"messages": [{"role": "user", "content": "2+2?"}], "max_tokens": 3, "top_k": 1, "logprobs": true, "top_logprobs": 3, "seed": 1}""";
+        using var http = Http();
+        using var response = await http.PostAsync("/v1/chat/completions", Json(body));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var content = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["choices"]![0]!["logprobs"]!["content"]!.AsArray();
+        Assert.Equal(3, content.Count);
+        foreach (var entry in content)
+        {
+            var top = entry!["top_logprobs"]!.AsArray().Select(t => t!["logprob"]!.GetValue<float>()).ToArray();
+            Assert.Equal([0f, -9999f, -9999f], top); // top-k 1 leaves one token, certain; the other two have probability 0
+            Assert.Equal(0f, entry["logprob"]!.GetValue<float>());
+        }
+    }
+
+    [Fact]
     public async Task Streamed_log_probabilities_are_the_whole_replys_token_for_token()
     {
         const string body = """{"messages": [{"role": "user", "content": "2+2?"}], "temperature": 0, "max_tokens": 40, "logprobs": true, "top_logprobs": 2, "stream": true}""";
