@@ -228,24 +228,16 @@ public sealed class ContinuousBatcher : IDisposable
             using var index = tensor(members.Select(i => (long)i).ToArray(), device: logits.device);
             using var selected = members.Length == rows.Count ? null : logits.index_select(0, index);
             var generators = members.Select(i => rows[i].Generator).ToArray();
-            var options = rows[members[0]].Pending.Options;
-            var (ids, logProbs) = Engine.Sample(selected ?? logits, options, [.. Enumerable.Range(0, members.Length)], generators, new FinishReason?[members.Length]);
-            var top = TopLogProbs(selected ?? logits, options, members.Select(i => rows[i].Pending.Options.TopLogProbs).ToArray());
-            for (int j = 0; j < members.Length; j++) Deliver(rows[members[j]], (int)ids[j], logProbs[j], top?[j]);
+            // The group shares temperature, top-k and top-p; rows may ask for different numbers of alternatives.
+            int alternatives = members.Max(i => rows[i].Pending.Options.TopLogProbs);
+            var (ids, logProbs) = Engine.Sample(selected ?? logits, rows[members[0]].Pending.Options, [.. Enumerable.Range(0, members.Length)], generators,
+                new FinishReason?[members.Length], alternatives, out var top);
+            for (int j = 0; j < members.Length; j++)
+            {
+                int wanted = rows[members[j]].Pending.Options.TopLogProbs;
+                Deliver(rows[members[j]], (int)ids[j], logProbs[j], top is null || wanted == 0 ? null : top[j][..Math.Min(wanted, top[j].Length)]);
+            }
         }
-    }
-
-    // Each row's requested number of most likely tokens and their log-probabilities, from the distribution it was sampled
-    // from (the group shares temperature, top-k and top-p); null when no row asked.
-    static GeneratedToken[]?[]? TopLogProbs(Tensor logits /* (rows, V) */, SamplingOptions options, int[] wanted)
-    {
-        int k = Math.Min(wanted.Max(), (int)logits.shape[1]);
-        if (k == 0) return null;
-        using var scope = NewDisposeScope();
-        var (values, indices) = Engine.Distribution(logits, options).topk(k); // (rows, k), most likely first
-        float[] v = values.data<float>().ToArray();
-        long[] ids = indices.data<long>().ToArray();
-        return [.. wanted.Select((n, j) => n == 0 ? null : Enumerable.Range(0, Math.Min(n, k)).Select(i => new GeneratedToken((int)ids[j * k + i], v[j * k + i])).ToArray())];
     }
 
     void Deliver(Row row, int id, float logProb, GeneratedToken[]? top)

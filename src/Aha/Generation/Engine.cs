@@ -109,10 +109,18 @@ public sealed class Engine(LlamaModel model)
     }
 
     /// <summary>One token per unfinished row (pad for finished rows) and its log-probability, read to the host once.</summary>
-    internal static (long[] Ids, float[] LogProbs) Sample(Tensor logits /* (rows, V) */, SamplingOptions options, int[] live, SplitMix64[] generators, FinishReason?[] finish)
+    internal static (long[] Ids, float[] LogProbs) Sample(Tensor logits /* (rows, V) */, SamplingOptions options, int[] live, SplitMix64[] generators, FinishReason?[] finish) =>
+        Sample(logits, options, live, generators, finish, 0, out _);
+
+    /// <summary>
+    /// As above, and with <paramref name="alternatives"/> &gt; 0 each row's most likely tokens of the distribution it drew
+    /// from (the model's own at temperature 0, else after temperature, top-k and top-p), most likely first.
+    /// </summary>
+    internal static (long[] Ids, float[] LogProbs) Sample(Tensor logits, SamplingOptions options, int[] live, SplitMix64[] generators, FinishReason?[] finish,
+        int alternatives, out GeneratedToken[][]? top)
     {
         using var scope = NewDisposeScope();
-        var logp = Distribution(logits, options);                           // (B, V)
+        var logp = options.Temperature == 0 ? logits.to(float32).log_softmax(-1) : Sampling.LogProbs(logits, options); // (B, V)
         Tensor ids;                                                          // (B)
         if (options.Temperature == 0) ids = logits.argmax(-1);
         else
@@ -125,13 +133,17 @@ public sealed class Engine(LlamaModel model)
             ids = cdf.lt(threshold).sum(-1).clamp_max(cdf.shape[1] - 1);    // (B) int64
         }
         var chosen = logp.gather(-1, ids.unsqueeze(-1)).squeeze(-1);        // (B)
+        top = null;
+        if (alternatives > 0)
+        {
+            int k = (int)Math.Min(alternatives, logp.shape[1]);
+            var (values, indices) = logp.topk(k);                            // (B, k), most likely first
+            float[] v = values.data<float>().ToArray();
+            long[] t = indices.data<long>().ToArray();
+            top = [.. Enumerable.Range(0, (int)logp.shape[0]).Select(r => Enumerable.Range(r * k, k).Select(i => new GeneratedToken((int)t[i], v[i])).ToArray())];
+        }
         return (ids.data<long>().ToArray(), chosen.data<float>().ToArray());
     }
-
-    /// <summary>The log-probabilities (B, V) a row's token is drawn from: the model's own at temperature 0 (greedy), else after
-    /// temperature, top-k and top-p.</summary>
-    internal static Tensor Distribution(Tensor logits, SamplingOptions options) =>
-        options.Temperature == 0 ? logits.to(float32).log_softmax(-1) : Sampling.LogProbs(logits, options);
 
     /// <summary>SplitMix64 (Steele, Lea and Flood 2014): a seeded stream of uniform doubles, the same on every platform.</summary>
     internal sealed class SplitMix64(ulong seed)
