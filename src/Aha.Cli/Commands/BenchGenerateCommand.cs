@@ -129,7 +129,7 @@ static class BenchGenerateCommand
                 rows[row] = (rows[row].Item1, $"{tokensPerSecond:N0} (MFU {mfu:P1})");
                 json[$"mfu_b{b}"] = Math.Round(mfu, 4);
             }
-            rows[bandwidthRow] = ("memory bandwidth (256 MB read)", $"{bandwidth / 1e9:F1} GB/s (fastest of {1 + sizes.Count * roundCount} reads)");
+            rows[bandwidthRow] = ("memory bandwidth (256 MB read)", $"{bandwidth / 1e9:F1} GB/s (fastest of {1 + 2 * sizes.Count * roundCount} reads)");
             json["memory_bandwidth_bytes_per_second"] = Math.Round(bandwidth);
             if (boundRow >= 0)
             {
