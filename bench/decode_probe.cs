@@ -12,6 +12,10 @@
 // 4. Decode steps of the bench model (d 512, 8 layers) over 192 cached positions, with the engine's mask: at batch 1,
 //    at batch 1 for the same model at d 64 (the same libtorch calls with almost no work: what the calls alone cost),
 //    and at batch 64.
+// 5. At batch 1 over 192 cached positions, the fused step's 33 projections alone (the same weights through `Projection`),
+//    alternated with whole fused steps: what the rest of the step costs.
+// 6. The attention of one batch-1 step (`FusedDecoder.Attend`, 8 layers × 8 heads over 192 slots), K and V in cache and
+//    after streaming 128 MB past them.
 // Prints a table and one JSON line last.
 using System.Diagnostics;
 using System.Text.Json.Nodes;
@@ -42,12 +46,14 @@ static double BestSeconds(int repeats, Action action)
     return best;
 }
 
+// A tensor's data, for the kernels.
+static unsafe nint Address(Tensor t) => (nint)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(t.bytes));
+
 var weights = Enumerable.Range(0, 40).Select(_ => randn(1376, 512)).ToArray();
 double weightBytes = weights.Length * 1376.0 * 512 * sizeof(float);
 // The kernel beyond SkinnyLinear's 8 rows too (prefill sizes), called as the fused path calls it.
 unsafe
 {
-    static nint Address(Tensor t) => (nint)System.Runtime.CompilerServices.Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(t.bytes));
     var projections = weights.Select(w => new Projection([Address(w)], [1376])).ToArray();
     foreach (int m in new[] { 1, 2, 4, 8, 16, 64, 128 })
     {
@@ -108,6 +114,86 @@ foreach (var (name, config, batch) in new[]
     double ms = seconds * 1e3 / steps;
     rows.Add(($"decode step, {name}", $"{ms:F2} ms"));
     json[$"decode_step_ms_{name.Replace(", same calls", "").Replace(", ", "_").Replace(" ", "")}"] = Math.Round(ms, 3);
+}
+
+unsafe
+{
+    static double Median(List<double> t) { t.Sort(); return t[t.Count / 2]; }
+    manual_seed(0);
+    using var model = new LlamaModel(bench);
+    var p = model.named_parameters().ToDictionary(x => x.name, x => x.parameter);
+    Projection Stack(params string[] names) => new([.. names.Select(n => Address(p[n + ".weight"]))], [.. names.Select(n => (int)p[n + ".weight"].shape[0])]);
+    var gemms = Enumerable.Range(0, bench.NumHiddenLayers).SelectMany(l =>
+    {
+        string a = $"model.layers.{l}.self_attn.", m = $"model.layers.{l}.mlp.";
+        return new[] { (Stack(a + "q_proj", a + "k_proj", a + "v_proj"), bench.HiddenSize), (Stack(a + "o_proj"), bench.HiddenSize),
+            (Stack(m + "gate_proj", m + "up_proj"), bench.HiddenSize), (Stack(m + "down_proj"), bench.IntermediateSize) };
+    }).Append((Stack(p.ContainsKey("lm_head.weight") ? "lm_head" : "model.embed_tokens"), bench.HiddenSize)).ToList();
+    var x = randn(1, bench.IntermediateSize);
+    var y = empty(1, 4 * bench.IntermediateSize);
+    float* px = (float*)Address(x), py = (float*)Address(y);
+    using var kv = model.NewCache(1, 320);
+    var ids = randint(0, 256, [1, 1]);
+    var mask = ones(1, 320, dtype: int64);
+    var stepMs = new List<double>();
+    var aloneMs = new List<double>();
+    for (int i = 0; i < 256; i++)
+    {
+        using var s = NewDisposeScope();
+        if (kv.Length + 1 > kv.Capacity || kv.Length == 0)
+        {
+            kv.Reset();
+            model.LastLogits(randint(0, 256, [1, 192]), cache: kv);
+        }
+        var clock = Stopwatch.StartNew();
+        model.LastLogits(ids, full(1, 1, (long)kv.Length, dtype: int64), mask.narrow(1, 0, kv.Length + 1), kv);
+        stepMs.Add(clock.Elapsed.TotalMilliseconds);
+        clock.Restart();
+        foreach (var (g, k) in gemms) g.Run(DecodeKernels.Best, false, k, px, 1, py, 0, SpinWorkers.Parts);
+        aloneMs.Add(clock.Elapsed.TotalMilliseconds);
+    }
+    double step = Median(stepMs), alone = Median(aloneMs);
+    rows.Add(("batch-1 fused step / its projections alone", $"{step:F2} / {alone:F2} ms (medians of 256, alternated; the rest of the step {step - alone:F2} ms)"));
+    json["fused_step_ms_b1"] = Math.Round(step, 3);
+    json["projections_alone_ms_b1"] = Math.Round(alone, 3);
+
+    // One batch-1 step's attention: 8 layers × 8 heads, each over its own 192 cached keys and values.
+    int d = bench.HeadDim, heads = bench.NumAttentionHeads, layers = bench.NumHiddenLayers, slots = 192, parts = SpinWorkers.Parts;
+    var kvs = randn([layers, 2, heads, 320, d]) * 0.1;
+    var queries = randn(heads, d);
+    var scores = empty(parts, 320);
+    var outputs = empty(heads, d);
+    var unmasked = zeros(slots);
+    var junk = ones(32L << 20);
+    float* pk = (float*)Address(kvs), pq = (float*)Address(queries), ps = (float*)Address(scores), po = (float*)Address(outputs), pm = (float*)Address(unmasked);
+    void Attention()
+    {
+        for (int l = 0; l < layers; l++)
+        {
+            float* keys = pk + (long)l * 2 * heads * 320 * d, values = keys + (long)heads * 320 * d;
+            SpinWorkers.Run(parts, part =>
+            {
+                for (int h = part; h < heads; h += parts)
+                    FusedDecoder.Attend(DecodeKernels.Best, pq + h * d, keys + (long)h * 320 * d, values + (long)h * 320 * d, pm, slots, d, 1f / MathF.Sqrt(d), ps + part * 320, po + h * d);
+            });
+        }
+    }
+    var hot = new List<double>();
+    var cold = new List<double>();
+    for (int i = 0; i < 50; i++)
+    {
+        Attention();
+        var clock = Stopwatch.StartNew();
+        Attention();
+        hot.Add(clock.Elapsed.TotalMilliseconds);
+        junk.sum().item<float>(); // streams 128 MB past the cache
+        clock.Restart();
+        Attention();
+        cold.Add(clock.Elapsed.TotalMilliseconds);
+    }
+    rows.Add(("attention of a batch-1 step, 192 slots: K/V in cache / cold", $"{Median(hot):F3} / {Median(cold):F3} ms ({2.0 * layers * heads * slots * d * 4 / 1e6:F1} MB of K and V)"));
+    json["attention_ms_b1_hot"] = Math.Round(Median(hot), 3);
+    json["attention_ms_b1_cold"] = Math.Round(Median(cold), 3);
 }
 
 int width = rows.Max(r => r.Name.Length);

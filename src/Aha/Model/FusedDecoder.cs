@@ -208,7 +208,7 @@ internal sealed unsafe class FusedDecoder : IDisposable
 
     // softmax(q·Kᵀ·scale over the unmasked slots)·V for one row and head: the scores as one few-row GEMM over the cached
     // keys (each slot a weight row), the weighted sum of the values with the output held in registers.
-    static void Attend(DecodeIsa isa, float* q, float* k, float* v, float* masked, int slots, int d, float scale, float* s, float* y)
+    internal static void Attend(DecodeIsa isa, float* q, float* k, float* v, float* masked, int slots, int d, float scale, float* s, float* y)
     {
         DecodeKernels.Gemm(isa, false, k, d, q, d, 1, s, slots, 0, slots);
         float max = DecodeKernels.ScaleMaskMax(isa, s, masked, slots, scale);
